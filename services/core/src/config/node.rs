@@ -1,0 +1,51 @@
+//! The `[node]` section: who this node is and where it keeps its state.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use super::problems::Problems;
+
+/// The `[node]` section.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfig {
+    /// The node's id: the `<node>` level of every topic and the Home Assistant device identifier.
+    /// Lowercase letters, digits, `_` and `-`. Required. Restart to change.
+    pub id: String,
+    /// The room the node stands in, as ESPresense names rooms (`espresense/rooms/<room>`).
+    /// Same characters as `id`. Required.
+    pub room: String,
+    /// The name Home Assistant shows for the node's device. Default: `roomsense <id>`.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Where the node keeps what must survive a restart (the MQTT outbox).
+    /// Default: `$STATE_DIRECTORY` when systemd sets it, else `/var/lib/roomsense`.
+    #[serde(default = "default_state_dir")]
+    pub state_dir: PathBuf,
+}
+
+fn default_state_dir() -> PathBuf {
+    std::env::var_os("STATE_DIRECTORY")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/var/lib/roomsense"))
+}
+
+impl NodeConfig {
+    /// Records every problem of this section.
+    pub fn validate(&self, problems: &mut Problems) {
+        problems.slug("node.id", &self.id);
+        problems.slug("node.room", &self.room);
+        if let Some(name) = &self.name {
+            problems.check(!name.trim().is_empty(), || {
+                super::Problem::new("node.name", "is empty")
+                    .allowed("any text, or leave the key out")
+            });
+        }
+    }
+
+    /// The device name Home Assistant shows.
+    pub fn display_name(&self) -> String {
+        self.name.clone().unwrap_or_else(|| format!("roomsense {}", self.id))
+    }
+}
