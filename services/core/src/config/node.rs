@@ -23,6 +23,13 @@ pub struct NodeConfig {
     /// Default: `$STATE_DIRECTORY` when systemd sets it, else `/var/lib/roomsense`.
     #[serde(default = "default_state_dir")]
     pub state_dir: PathBuf,
+    /// How often the node publishes its own health values, seconds (1 to 3600). Default 30.
+    #[serde(default = "default_report_interval_s")]
+    pub report_interval_s: u64,
+}
+
+fn default_report_interval_s() -> u64 {
+    30
 }
 
 fn default_state_dir() -> PathBuf {
@@ -36,6 +43,7 @@ impl NodeConfig {
     pub fn validate(&self, problems: &mut Problems) {
         problems.slug("node.id", &self.id);
         problems.slug("node.room", &self.room);
+        problems.in_range("node.report_interval_s", self.report_interval_s, 1, 3600, "seconds");
         if let Some(name) = &self.name {
             problems.check(!name.trim().is_empty(), || {
                 super::Problem::new("node.name", "is empty")

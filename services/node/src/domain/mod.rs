@@ -1,0 +1,3 @@
+//! The node service's pure logic.
+
+pub(crate) mod requests;
