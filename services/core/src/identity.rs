@@ -124,6 +124,7 @@ mod tests {
             room: "hallway".into(),
             name: None,
             state_dir: "/tmp".into(),
+            report_interval_s: 30,
         }
     }
 

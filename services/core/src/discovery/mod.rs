@@ -50,6 +50,7 @@ mod tests {
             room: "hallway".into(),
             name: None,
             state_dir: "/tmp".into(),
+            report_interval_s: 30,
         };
         Identity::new(&node, &MqttConfig::default(), service)
     }

@@ -6,6 +6,7 @@ mod acks;
 mod latest;
 mod link;
 mod message;
+mod observer;
 mod options;
 mod outbox;
 mod outbox_store;
@@ -16,6 +17,7 @@ pub use acks::{AckTracker, Tag};
 pub use latest::LatestValues;
 pub use link::{Link, LinkDriver, LinkOptions};
 pub use message::{Incoming, Outgoing};
+pub use observer::Observer;
 pub use outbox::{Outbox, OutboxFull, OutboxId};
 pub use outbox_store::OutboxStore;
 
