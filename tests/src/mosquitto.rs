@@ -1,0 +1,221 @@
+//! A real Mosquitto (Debian's package) on a free loopback port, with persistence in a temp dir,
+//! stopped by PID; and the real `mosquitto_sub`/`mosquitto_pub` clients to look at it.
+
+use std::fs;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+use crate::process::terminate;
+
+/// A running broker. Dropping it stops it.
+#[derive(Debug)]
+pub struct Mosquitto {
+    port: u16,
+    child: Option<Child>,
+    dir: TempDir,
+    users: Vec<(String, String)>,
+}
+
+/// Where Debian puts the broker; not on every user's PATH.
+fn binary() -> PathBuf {
+    let sbin = Path::new("/usr/sbin/mosquitto");
+    if sbin.exists() { sbin.to_path_buf() } else { PathBuf::from("mosquitto") }
+}
+
+/// A free loopback port (bound, read back, released).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free loopback port should exist").port()
+}
+
+impl Mosquitto {
+    /// A broker that lets anonymous clients in, with persistence on.
+    pub fn start() -> Self {
+        Self::start_with_users(&[])
+    }
+
+    /// A broker that refuses anonymous clients and knows these users (password file).
+    pub fn start_with_users(users: &[(&str, &str)]) -> Self {
+        let dir = TempDir::new().expect("temp dir for mosquitto should be creatable");
+        let users: Vec<(String, String)> = users.iter().map(|(u, p)| ((*u).to_owned(), (*p).to_owned())).collect();
+        let mut broker = Self { port: free_port(), child: None, dir, users };
+        broker.write_config();
+        broker.launch();
+        broker
+    }
+
+    /// The port it listens on (127.0.0.1).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Its log so far.
+    pub fn log(&self) -> String {
+        fs::read_to_string(self.dir.path().join("mosquitto.log")).unwrap_or_default()
+    }
+
+    /// Stops it cleanly (SIGTERM: persistence is written) and starts it again on the same port
+    /// with the same data.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.launch();
+    }
+
+    /// Stops it cleanly.
+    pub fn stop(&mut self) {
+        if let Some(child) = self.child.take() {
+            terminate(child, Duration::from_secs(10));
+        }
+    }
+
+    fn write_config(&self) {
+        let d = self.dir.path();
+        fs::create_dir_all(d.join("data")).expect("data dir should be creatable");
+        let mut conf = format!(
+            "listener {} 127.0.0.1\npersistence true\npersistence_location {}/\nautosave_interval 1\n\
+             log_dest file {}\nlog_type all\nconnection_messages true\nmax_queued_messages 10000\n",
+            self.port,
+            d.join("data").display(),
+            d.join("mosquitto.log").display(),
+        );
+        if self.users.is_empty() {
+            conf.push_str("allow_anonymous true\n");
+        } else {
+            let passwd = d.join("passwd");
+            fs::write(&passwd, "").expect("password file should be writable");
+            for (user, password) in &self.users {
+                let status = Command::new("mosquitto_passwd")
+                    .arg("-b")
+                    .arg(&passwd)
+                    .args([user, password])
+                    .status()
+                    .expect("mosquitto_passwd should run (apt-get install mosquitto)");
+                assert!(status.success(), "mosquitto_passwd failed for {user}");
+            }
+            conf.push_str(&format!("allow_anonymous false\npassword_file {}\n", passwd.display()));
+        }
+        fs::write(d.join("mosquitto.conf"), conf).expect("mosquitto.conf should be writable");
+    }
+
+    fn launch(&mut self) {
+        let child = Command::new(binary())
+            .arg("-c")
+            .arg(self.dir.path().join("mosquitto.conf"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start mosquitto ({e}): apt-get install mosquitto"));
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "mosquitto did not listen on {}:\n{}", self.port, self.log());
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn login_args(&self) -> Vec<String> {
+        match self.users.first() {
+            Some((u, p)) => vec!["-u".into(), u.clone(), "-P".into(), p.clone()],
+            None => Vec::new(),
+        }
+    }
+
+    /// Publishes with the real `mosquitto_pub` (QoS 1).
+    pub fn publish(&self, topic: &str, payload: &str, retain: bool) {
+        let mut cmd = Command::new("mosquitto_pub");
+        cmd.args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-q", "1", "-t", topic, "-m", payload]);
+        cmd.args(self.login_args());
+        if retain {
+            cmd.arg("-r");
+        }
+        let status = cmd.status().expect("mosquitto_pub should run (apt-get install mosquitto-clients)");
+        assert!(status.success(), "mosquitto_pub to {topic} failed");
+    }
+
+    /// The retained payload of `topic`, if the broker holds one.
+    pub fn retained(&self, topic: &str) -> Option<String> {
+        let output = Command::new("mosquitto_sub")
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-t", topic, "-C", "1", "-W", "2"])
+            .arg("--retained-only")
+            .args(self.login_args())
+            .output()
+            .expect("mosquitto_sub should run (apt-get install mosquitto-clients)");
+        let text = String::from_utf8_lossy(&output.stdout);
+        text.lines().next().map(str::to_owned)
+    }
+
+    /// A `mosquitto_sub` on `topics` (QoS 1, `-v`), recording what it receives.
+    pub fn subscribe(&self, topics: &[&str]) -> Subscriber {
+        let file = tempfile::NamedTempFile::new().expect("subscriber output file should be creatable");
+        let mut cmd = Command::new("mosquitto_sub");
+        cmd.args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-q", "1", "-v"]);
+        cmd.args(self.login_args());
+        for t in topics {
+            cmd.args(["-t", t]);
+        }
+        let out = file.reopen().expect("subscriber output should reopen");
+        let child = cmd
+            .stdout(out)
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("mosquitto_sub should run (apt-get install mosquitto-clients)");
+        let sub = Subscriber { child: Some(child), file };
+        // mosquitto_sub subscribes right after connecting; give it that moment.
+        thread::sleep(Duration::from_millis(300));
+        sub
+    }
+}
+
+impl Drop for Mosquitto {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A running `mosquitto_sub`; every line it printed is `topic payload`.
+#[derive(Debug)]
+pub struct Subscriber {
+    child: Option<Child>,
+    file: tempfile::NamedTempFile,
+}
+
+impl Subscriber {
+    /// Every `(topic, payload)` received so far.
+    pub fn messages(&self) -> Vec<(String, String)> {
+        let text = fs::read_to_string(self.file.path()).unwrap_or_default();
+        text.lines()
+            .map(|l| {
+                let (t, p) = l.split_once(' ').unwrap_or((l, ""));
+                (t.to_owned(), p.to_owned())
+            })
+            .collect()
+    }
+
+    /// Waits until a received message satisfies `pred`; panics with what was received.
+    pub fn wait_for(&self, what: &str, timeout: Duration, pred: impl Fn(&str, &str) -> bool) -> (String, String) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(m) = self.messages().into_iter().find(|(t, p)| pred(t, p)) {
+                return m;
+            }
+            if Instant::now() > deadline {
+                panic!("no {what} within {timeout:?}; received:\n{:#?}", self.messages());
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Subscriber {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! roomsense end to end: the real binary and the real core against a real Mosquitto, and a real
+//! Home Assistant as the discovery client.
+
+/// `roomsense check-config` on every kind of bad file.
+mod check_config;
+/// `roomsense demo` on a real broker: availability, discovery, the management API, shutdown.
+mod demo;
+/// Home Assistant Core adopts the demo node, follows its availability, survives its own restart.
+mod home_assistant;
+/// The MQTT link: availability per service, restored subscriptions, newest-wins state, the
+/// outbox across a network partition and across a restart.
+mod link;
