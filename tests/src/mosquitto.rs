@@ -19,6 +19,7 @@ pub struct Mosquitto {
     child: Option<Child>,
     dir: TempDir,
     users: Vec<(String, String)>,
+    tls: bool,
 }
 
 /// Where Debian puts the broker; not on every user's PATH.
@@ -29,7 +30,10 @@ fn binary() -> PathBuf {
 
 /// A free loopback port (bound, read back, released).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free loopback port should exist").port()
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port should exist")
+        .port()
 }
 
 impl Mosquitto {
@@ -41,11 +45,28 @@ impl Mosquitto {
     /// A broker that refuses anonymous clients and knows these users (password file).
     pub fn start_with_users(users: &[(&str, &str)]) -> Self {
         let dir = TempDir::new().expect("temp dir for mosquitto should be creatable");
-        let users: Vec<(String, String)> = users.iter().map(|(u, p)| ((*u).to_owned(), (*p).to_owned())).collect();
-        let mut broker = Self { port: free_port(), child: None, dir, users };
+        let users: Vec<(String, String)> =
+            users.iter().map(|(u, p)| ((*u).to_owned(), (*p).to_owned())).collect();
+        let mut broker = Self { port: free_port(), child: None, dir, users, tls: false };
         broker.write_config();
         broker.launch();
         broker
+    }
+
+    /// A broker that speaks only TLS, with a CA and server certificate (for 127.0.0.1 and
+    /// localhost) made by `openssl` for this run; [`Mosquitto::ca_file`] is the CA to trust.
+    pub fn start_tls() -> Self {
+        let dir = TempDir::new().expect("temp dir for mosquitto should be creatable");
+        make_certificates(dir.path());
+        let mut broker = Self { port: free_port(), child: None, dir, users: Vec::new(), tls: true };
+        broker.write_config();
+        broker.launch();
+        broker
+    }
+
+    /// The CA that signed a TLS broker's certificate.
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.path().join("ca.crt")
     }
 
     /// The port it listens on (127.0.0.1).
@@ -76,12 +97,18 @@ impl Mosquitto {
         let d = self.dir.path();
         fs::create_dir_all(d.join("data")).expect("data dir should be creatable");
         let mut conf = format!(
-            "listener {} 127.0.0.1\npersistence true\npersistence_location {}/\nautosave_interval 1\n\
+            "listener {} 127.0.0.1\nuser root\npersistence true\npersistence_location {}/\nautosave_interval 1\n\
              log_dest file {}\nlog_type all\nconnection_messages true\nmax_queued_messages 10000\n",
             self.port,
             d.join("data").display(),
             d.join("mosquitto.log").display(),
         );
+        if self.tls {
+            conf.push_str(&format!(
+                "cafile {0}/ca.crt\ncertfile {0}/server.crt\nkeyfile {0}/server.key\ntls_version tlsv1.2\n",
+                d.display()
+            ));
+        }
         if self.users.is_empty() {
             conf.push_str("allow_anonymous true\n");
         } else {
@@ -113,7 +140,12 @@ impl Mosquitto {
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "mosquitto did not listen on {}:\n{}", self.port, self.log());
+            assert!(
+                Instant::now() < deadline,
+                "mosquitto did not listen on {}:\n{}",
+                self.port,
+                self.log()
+            );
             thread::sleep(Duration::from_millis(20));
         }
     }
@@ -128,19 +160,42 @@ impl Mosquitto {
     /// Publishes with the real `mosquitto_pub` (QoS 1).
     pub fn publish(&self, topic: &str, payload: &str, retain: bool) {
         let mut cmd = Command::new("mosquitto_pub");
-        cmd.args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-q", "1", "-t", topic, "-m", payload]);
+        cmd.args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &self.port.to_string(),
+            "-q",
+            "1",
+            "-t",
+            topic,
+            "-m",
+            payload,
+        ]);
         cmd.args(self.login_args());
         if retain {
             cmd.arg("-r");
         }
-        let status = cmd.status().expect("mosquitto_pub should run (apt-get install mosquitto-clients)");
+        let status =
+            cmd.status().expect("mosquitto_pub should run (apt-get install mosquitto-clients)");
         assert!(status.success(), "mosquitto_pub to {topic} failed");
     }
 
     /// The retained payload of `topic`, if the broker holds one.
     pub fn retained(&self, topic: &str) -> Option<String> {
         let output = Command::new("mosquitto_sub")
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-t", topic, "-C", "1", "-W", "2"])
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-t",
+                topic,
+                "-C",
+                "1",
+                "-W",
+                "2",
+            ])
             .arg("--retained-only")
             .args(self.login_args())
             .output()
@@ -151,7 +206,8 @@ impl Mosquitto {
 
     /// A `mosquitto_sub` on `topics` (QoS 1, `-v`), recording what it receives.
     pub fn subscribe(&self, topics: &[&str]) -> Subscriber {
-        let file = tempfile::NamedTempFile::new().expect("subscriber output file should be creatable");
+        let file =
+            tempfile::NamedTempFile::new().expect("subscriber output file should be creatable");
         let mut cmd = Command::new("mosquitto_sub");
         cmd.args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-q", "1", "-v"]);
         cmd.args(self.login_args());
@@ -169,6 +225,72 @@ impl Mosquitto {
         thread::sleep(Duration::from_millis(300));
         sub
     }
+}
+
+/// A CA and a server certificate signed by it, valid for 127.0.0.1 and localhost.
+fn make_certificates(dir: &Path) {
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .current_dir(dir)
+            .args(args)
+            .output()
+            .expect("openssl should run (apt-get install openssl)");
+        assert!(
+            out.status.success(),
+            "openssl {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=roomsense test CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+    ]);
+    fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n")
+        .expect("extension file should be writable");
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-out",
+        "server.crt",
+        "-extfile",
+        "san.ext",
+    ]);
 }
 
 impl Drop for Mosquitto {
@@ -197,7 +319,12 @@ impl Subscriber {
     }
 
     /// Waits until a received message satisfies `pred`; panics with what was received.
-    pub fn wait_for(&self, what: &str, timeout: Duration, pred: impl Fn(&str, &str) -> bool) -> (String, String) {
+    pub fn wait_for(
+        &self,
+        what: &str,
+        timeout: Duration,
+        pred: impl Fn(&str, &str) -> bool,
+    ) -> (String, String) {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(m) = self.messages().into_iter().find(|(t, p)| pred(t, p)) {

@@ -17,7 +17,9 @@ pub fn roomsense_bin() -> PathBuf {
     let bin = exe.parent().and_then(|deps| deps.parent()).map(|p| p.join("roomsense"));
     match bin {
         Some(bin) if bin.exists() => bin,
-        _ => panic!("the roomsense binary is not built: run `cargo build -p roomsense` (tests/run does) or set ROOMSENSE_BIN"),
+        _ => panic!(
+            "the roomsense binary is not built: run `cargo build -p roomsense` (tests/run does) or set ROOMSENSE_BIN"
+        ),
     }
 }
 
@@ -28,7 +30,8 @@ pub fn roomsense() -> Command {
 
 /// Sends `signal` to a child by PID.
 pub fn signal(child: &Child, signal: rustix::process::Signal) {
-    let pid = rustix::process::Pid::from_raw(child.id() as i32).expect("a child's pid should be positive");
+    let pid = rustix::process::Pid::from_raw(child.id() as i32)
+        .expect("a child's pid should be positive");
     let _ = rustix::process::kill_process(pid, signal);
 }
 

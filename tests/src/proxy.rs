@@ -27,7 +27,8 @@ struct Shared {
 impl Proxy {
     /// Listens on a free loopback port and forwards to `127.0.0.1:upstream`.
     pub fn start(upstream: u16) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("the proxy should bind a loopback port");
+        let listener =
+            TcpListener::bind("127.0.0.1:0").expect("the proxy should bind a loopback port");
         let port = listener.local_addr().expect("a bound listener has an address").port();
         listener.set_nonblocking(true).expect("the listener should go non-blocking");
         let shared = Arc::new(Shared::default());

@@ -34,23 +34,45 @@ fn a_valid_file_passes() {
 
 #[test]
 fn every_kind_of_bad_file_is_refused_with_line_key_and_what_is_allowed() {
-    assert_refused(&format!("{NODE}[mqtt]\nport = \"x\"\n"), &["roomsense.toml:5", "mqtt.port", "a whole number from 0 to 65535"]);
-    assert_refused(&format!("{NODE}[mqtt]\nprot = 1883\n"), &[":5", "mqtt.prot", "unknown key", "port"]);
+    assert_refused(
+        &format!("{NODE}[mqtt]\nport = \"x\"\n"),
+        &["roomsense.toml:5", "mqtt.port", "a whole number from 0 to 65535"],
+    );
+    assert_refused(
+        &format!("{NODE}[mqtt]\nprot = 1883\n"),
+        &[":5", "mqtt.prot", "unknown key", "port"],
+    );
     assert_refused(&format!("{NODE}[mqtt]\nport = 70000\n"), &[":5", "mqtt.port", "65535"]);
     assert_refused("[node]\nid = \"hall\"\n", &["node.room", "missing required key"]);
-    assert_refused("[node]\nid = \"Hall!\"\nroom = \"x\"\n", &[":2", "node.id", "a-z, 0-9, _ and -"]);
-    assert_refused(&format!("{NODE}[mqtt]\ntls = true\nca_file = \"/nonexistent/ca.pem\"\n"), &[":6", "mqtt.ca_file", "cannot read"]);
+    assert_refused(
+        "[node]\nid = \"Hall!\"\nroom = \"x\"\n",
+        &[":2", "node.id", "a-z, 0-9, _ and -"],
+    );
+    assert_refused(
+        &format!("{NODE}[mqtt]\ntls = true\nca_file = \"/nonexistent/ca.pem\"\n"),
+        &[":6", "mqtt.ca_file", "cannot read"],
+    );
     assert_refused(&format!("{NODE}[mqtt]\ntls = \"yes\"\n"), &[":5", "mqtt.tls", "true or false"]);
-    assert_refused(&format!("{NODE}[mqtt]\nhost = \"a\"\nhost = \"b\"\n"), &[":6", "not valid TOML"]);
-    assert_refused(&format!("{NODE}[camera]\nx = 1\n"), &[":4", "camera", "unknown key", "node or mqtt"]);
+    assert_refused(
+        &format!("{NODE}[mqtt]\nhost = \"a\"\nhost = \"b\"\n"),
+        &[":6", "not valid TOML"],
+    );
+    assert_refused(
+        &format!("{NODE}[camera]\nx = 1\n"),
+        &[":4", "camera", "unknown key", "node or mqtt"],
+    );
 }
 
 #[test]
 fn a_bad_tls_file_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let ca = dir.path().join("ca.pem");
-    std::fs::write(&ca, "-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n").unwrap();
-    assert_refused(&format!("{NODE}[mqtt]\ntls = true\nca_file = \"{}\"\n", ca.display()), &["mqtt.ca_file"]);
+    std::fs::write(&ca, "-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n")
+        .unwrap();
+    assert_refused(
+        &format!("{NODE}[mqtt]\ntls = true\nca_file = \"{}\"\n", ca.display()),
+        &["mqtt.ca_file"],
+    );
 }
 
 #[test]

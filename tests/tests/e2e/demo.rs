@@ -6,7 +6,14 @@ use roomsense_tests::process::{roomsense, signal, terminate};
 
 fn demo(broker: &Mosquitto, node: &str) -> Child {
     roomsense()
-        .args(["demo", "--quiet", "--node-id", node, "--broker", &format!("127.0.0.1:{}", broker.port())])
+        .args([
+            "demo",
+            "--quiet",
+            "--node-id",
+            node,
+            "--broker",
+            &format!("127.0.0.1:{}", broker.port()),
+        ])
         .stdout(Stdio::null())
         .spawn()
         .expect("roomsense demo should start")
@@ -17,17 +24,32 @@ fn the_demo_comes_online_announces_its_device_and_says_offline_when_stopped() {
     let broker = Mosquitto::start();
     let sub = broker.subscribe(&["roomsense/#", "homeassistant/device/#"]);
     let child = demo(&broker, "d1");
-    sub.wait_for("online", Duration::from_secs(20), |t, p| t == "roomsense/d1/status" && p == "online");
-    let (_, discovery) =
-        sub.wait_for("discovery", Duration::from_secs(10), |t, _| t == "homeassistant/device/d1/config");
-    let discovery: serde_json::Value = serde_json::from_str(&discovery).expect("discovery should be JSON");
+    sub.wait_for("online", Duration::from_secs(20), |t, p| {
+        t == "roomsense/d1/status" && p == "online"
+    });
+    let (_, discovery) = sub.wait_for("discovery", Duration::from_secs(10), |t, _| {
+        t == "homeassistant/device/d1/config"
+    });
+    let discovery: serde_json::Value =
+        serde_json::from_str(&discovery).expect("discovery should be JSON");
     assert_eq!(discovery["device"]["identifiers"][0], "roomsense_d1");
     assert_eq!(discovery["availability_topic"], "roomsense/d1/status");
-    for key in ["uptime", "version", "restart", "environment_temperature", "environment_humidity", "environment_pressure"] {
-        assert!(discovery["components"].get(format!("roomsense_d1_{key}")).is_some(), "no {key} in {discovery}");
+    for key in [
+        "uptime",
+        "version",
+        "restart",
+        "environment_temperature",
+        "environment_humidity",
+        "environment_pressure",
+    ] {
+        assert!(
+            discovery["components"].get(format!("roomsense_d1_{key}")).is_some(),
+            "no {key} in {discovery}"
+        );
     }
     sub.wait_for("a temperature", Duration::from_secs(10), |t, p| {
-        t == "roomsense/d1/environment/temperature" && p.parse::<f64>().is_ok_and(|v| (15.0..27.0).contains(&v))
+        t == "roomsense/d1/environment/temperature"
+            && p.parse::<f64>().is_ok_and(|v| (15.0..27.0).contains(&v))
     });
     terminate(child, Duration::from_secs(10));
     assert_eq!(broker.retained("roomsense/d1/status").as_deref(), Some("offline"));
@@ -50,7 +72,9 @@ fn the_management_api_answers_and_refuses_malformed_requests_without_acting_on_t
     let broker = Mosquitto::start();
     let sub = broker.subscribe(&["roomsense/d3/#"]);
     let child = demo(&broker, "d3");
-    sub.wait_for("online", Duration::from_secs(20), |t, p| t == "roomsense/d3/status" && p == "online");
+    sub.wait_for("online", Duration::from_secs(20), |t, p| {
+        t == "roomsense/d3/status" && p == "online"
+    });
     // The node subscribes right after connecting; let it.
     std::thread::sleep(Duration::from_millis(500));
 
@@ -70,7 +94,9 @@ fn the_management_api_answers_and_refuses_malformed_requests_without_acting_on_t
     });
 
     broker.publish("roomsense/d3/request/restart", r#"{"transaction":"t-2","now":"please"#, false);
-    let (_, refused) = sub.wait_for("a refusal", Duration::from_secs(10), |t, _| t == "roomsense/d3/response/restart");
+    let (_, refused) = sub.wait_for("a refusal", Duration::from_secs(10), |t, _| {
+        t == "roomsense/d3/response/restart"
+    });
     let refused: serde_json::Value = serde_json::from_str(&refused).unwrap();
     assert_eq!(refused["status"], "error");
     assert!(refused["error"].as_str().unwrap().contains("not valid JSON"), "{refused}");
@@ -82,7 +108,8 @@ fn the_management_api_answers_and_refuses_malformed_requests_without_acting_on_t
 
     // Nothing was restarted: the node's uptime keeps counting from its start.
     std::thread::sleep(Duration::from_secs(6));
-    let uptime: u64 = broker.retained("roomsense/d3/uptime").and_then(|u| u.parse().ok()).unwrap_or(0);
+    let uptime: u64 =
+        broker.retained("roomsense/d3/uptime").and_then(|u| u.parse().ok()).unwrap_or(0);
     assert!(uptime >= 5, "the refused restart must not have restarted the node (uptime {uptime})");
     terminate(child, Duration::from_secs(10));
 }

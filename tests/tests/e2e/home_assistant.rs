@@ -24,7 +24,14 @@ fn venv() -> Option<PathBuf> {
 
 fn demo(broker: &Mosquitto) -> Child {
     roomsense()
-        .args(["demo", "--quiet", "--node-id", "hae2e", "--broker", &format!("127.0.0.1:{}", broker.port())])
+        .args([
+            "demo",
+            "--quiet",
+            "--node-id",
+            "hae2e",
+            "--broker",
+            &format!("127.0.0.1:{}", broker.port()),
+        ])
         .args(["--username", "roomsense", "--password", "node-secret"])
         .stdout(Stdio::null())
         .spawn()
@@ -47,7 +54,10 @@ fn template(ha: &HomeAssistant, t: &str) -> String {
 #[test]
 fn home_assistant_adopts_the_node_follows_its_availability_and_keeps_it_across_a_restart() {
     let Some(venv) = venv() else { return };
-    let broker = Mosquitto::start_with_users(&[("roomsense", "node-secret"), ("homeassistant", "ha-secret")]);
+    let broker = Mosquitto::start_with_users(&[
+        ("roomsense", "node-secret"),
+        ("homeassistant", "ha-secret"),
+    ]);
     let login = MqttLogin {
         host: "127.0.0.1".into(),
         port: broker.port(),
@@ -59,10 +69,16 @@ fn home_assistant_adopts_the_node_follows_its_availability_and_keeps_it_across_a
 
     let node = demo(&broker);
     let fail = |e: &dyn std::fmt::Display, ha: &HomeAssistant| -> ! {
-        panic!("{e}\nMQTT entities: {:?}\nbroker log tail:\n{}", ha.render_template("{{ integration_entities('mqtt') }}"), broker.log().lines().rev().take(30).collect::<Vec<_>>().join("\n"))
+        panic!(
+            "{e}\nMQTT entities: {:?}\nbroker log tail:\n{}",
+            ha.render_template("{{ integration_entities('mqtt') }}"),
+            broker.log().lines().rev().take(30).collect::<Vec<_>>().join("\n")
+        )
     };
     ha.wait_for_state(TEMPERATURE, is_room_temperature, WAIT).unwrap_or_else(|e| fail(&e, &ha));
-    let version = ha.wait_for_state(VERSION, |s| s.state != "unknown", WAIT).unwrap_or_else(|e| fail(&e, &ha));
+    let version = ha
+        .wait_for_state(VERSION, |s| s.state != "unknown", WAIT)
+        .unwrap_or_else(|e| fail(&e, &ha));
     assert_eq!(version.state, env!("CARGO_PKG_VERSION"));
     let temperature = ha.state(TEMPERATURE).unwrap().unwrap();
     assert_eq!(temperature.attributes["unit_of_measurement"], "°C");
@@ -70,10 +86,22 @@ fn home_assistant_adopts_the_node_follows_its_availability_and_keeps_it_across_a
 
     // One device for the node, with every entity on it.
     let device = format!("device_id('{TEMPERATURE}')");
-    assert_eq!(template(&ha, &format!("{{{{ device_attr({device}, 'name') }}}}")), "roomsense demo");
-    assert_eq!(template(&ha, &format!("{{{{ device_attr({device}, 'manufacturer') }}}}")), "roomsense");
-    let on_device = template(&ha, &format!("{{{{ device_entities({device}) | sort | join(',') }}}}"));
-    for entity in [VERSION, RESTART, "sensor.roomsense_hae2e_uptime", "sensor.roomsense_hae2e_environment_humidity"] {
+    assert_eq!(
+        template(&ha, &format!("{{{{ device_attr({device}, 'name') }}}}")),
+        "roomsense demo"
+    );
+    assert_eq!(
+        template(&ha, &format!("{{{{ device_attr({device}, 'manufacturer') }}}}")),
+        "roomsense"
+    );
+    let on_device =
+        template(&ha, &format!("{{{{ device_entities({device}) | sort | join(',') }}}}"));
+    for entity in [
+        VERSION,
+        RESTART,
+        "sensor.roomsense_hae2e_uptime",
+        "sensor.roomsense_hae2e_environment_humidity",
+    ] {
         assert!(on_device.contains(entity), "{entity} should be on the node's device: {on_device}");
     }
 
@@ -81,8 +109,10 @@ fn home_assistant_adopts_the_node_follows_its_availability_and_keeps_it_across_a
     signal(&node, rustix::process::Signal::KILL);
     let mut node = node;
     let _ = node.wait();
-    ha.wait_for_state(TEMPERATURE, |s| s.state == "unavailable", WAIT).unwrap_or_else(|e| fail(&e, &ha));
-    ha.wait_for_state(VERSION, |s| s.state == "unavailable", WAIT).unwrap_or_else(|e| fail(&e, &ha));
+    ha.wait_for_state(TEMPERATURE, |s| s.state == "unavailable", WAIT)
+        .unwrap_or_else(|e| fail(&e, &ha));
+    ha.wait_for_state(VERSION, |s| s.state == "unavailable", WAIT)
+        .unwrap_or_else(|e| fail(&e, &ha));
 
     // It comes back.
     let node = demo(&broker);
@@ -92,7 +122,8 @@ fn home_assistant_adopts_the_node_follows_its_availability_and_keeps_it_across_a
     ha.restart().unwrap_or_else(|e| panic!("{e}"));
     ha.wait_for_mqtt_connected(WAIT).unwrap_or_else(|e| panic!("{e}"));
     ha.wait_for_state(TEMPERATURE, is_room_temperature, WAIT).unwrap_or_else(|e| fail(&e, &ha));
-    ha.wait_for_state(VERSION, |s| s.state == env!("CARGO_PKG_VERSION"), WAIT).unwrap_or_else(|e| fail(&e, &ha));
+    ha.wait_for_state(VERSION, |s| s.state == env!("CARGO_PKG_VERSION"), WAIT)
+        .unwrap_or_else(|e| fail(&e, &ha));
     assert_ne!(ha.state(RESTART).unwrap().map(|s| s.state).as_deref(), Some("unavailable"));
     terminate(node, Duration::from_secs(10));
 }

@@ -18,17 +18,29 @@ struct Running {
     driver: Option<tokio::task::JoinHandle<()>>,
 }
 
-fn start(port: u16, service: &str, state_dir: &Path) -> Running {
-    let node = NodeConfig {
+fn node(state_dir: &Path) -> NodeConfig {
+    NodeConfig {
         id: "e2e".into(),
         room: "lab".into(),
         name: None,
         state_dir: state_dir.to_path_buf(),
         report_interval_s: 30,
-    };
-    let mqtt = MqttConfig { port: Some(port), keep_alive_s: 5, ..MqttConfig::default() };
+    }
+}
+
+fn start(port: u16, service: &str, state_dir: &Path) -> Running {
+    start_with(
+        MqttConfig { port: Some(port), keep_alive_s: 5, ..MqttConfig::default() },
+        service,
+        state_dir,
+    )
+}
+
+fn start_with(mqtt: MqttConfig, service: &str, state_dir: &Path) -> Running {
+    let node = node(state_dir);
     let identity = Identity::new(&node, &mqtt, service);
-    let options = LinkOptions { identity, mqtt, state_dir: state_dir.to_path_buf(), jitter_seed: 1 };
+    let options =
+        LinkOptions { identity, mqtt, state_dir: state_dir.to_path_buf(), jitter_seed: 1 };
     let (link, driver) = Link::open(options).expect("the link should open");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -113,7 +125,11 @@ fn each_service_has_its_own_availability_and_a_crash_takes_down_only_its_own() {
     });
     assert_eq!(broker.retained("roomsense/e2e/status").as_deref(), Some("online"));
     node.stop();
-    assert_eq!(broker.retained("roomsense/e2e/status").as_deref(), Some("offline"), "a clean stop says offline");
+    assert_eq!(
+        broker.retained("roomsense/e2e/status").as_deref(),
+        Some("offline"),
+        "a clean stop says offline"
+    );
 }
 
 #[test]
@@ -129,7 +145,9 @@ fn subscriptions_are_restored_after_a_dropped_connection_and_a_broker_restart() 
     assert_eq!(recv(&mut rx, Duration::from_secs(5)).map(|m| m.payload), Some(b"1".to_vec()));
 
     proxy.kill();
-    wait_until("a reconnect", Duration::from_secs(20), || running.link.stats().connects >= 2 && running.link.is_connected());
+    wait_until("a reconnect", Duration::from_secs(20), || {
+        running.link.stats().connects >= 2 && running.link.is_connected()
+    });
     thread::sleep(Duration::from_millis(300));
     broker.publish("test/cmd/b", "2", false);
     assert_eq!(recv(&mut rx, Duration::from_secs(5)).map(|m| m.topic), Some("test/cmd/b".into()));
@@ -187,11 +205,15 @@ fn three_hundred_events_survive_a_frozen_then_killed_network_with_none_lost() {
         if i == 200 {
             proxy.kill();
         }
-        running.link.publish_event(&t, i.to_string(), false).expect("the outbox should take the event");
+        running
+            .link
+            .publish_event(&t, i.to_string(), false)
+            .expect("the outbox should take the event");
     }
     let deadline = Instant::now() + Duration::from_secs(60);
     let distinct = || {
-        let mut seen: Vec<u32> = sub.messages().iter().filter_map(|(_, p)| p.parse().ok()).collect();
+        let mut seen: Vec<u32> =
+            sub.messages().iter().filter_map(|(_, p)| p.parse().ok()).collect();
         seen.sort_unstable();
         seen.dedup();
         seen
@@ -202,7 +224,9 @@ fn three_hundred_events_survive_a_frozen_then_killed_network_with_none_lost() {
     let seen = distinct();
     let missing: Vec<u32> = (0..300).filter(|i| seen.binary_search(i).is_err()).collect();
     assert!(missing.is_empty(), "lost {} of 300: {missing:?}", missing.len());
-    wait_until("the outbox to empty", Duration::from_secs(10), || running.link.stats().outbox_len == 0);
+    wait_until("the outbox to empty", Duration::from_secs(10), || {
+        running.link.stats().outbox_len == 0
+    });
 }
 
 #[test]
@@ -227,7 +251,9 @@ fn events_accepted_while_the_broker_is_away_survive_a_restart_of_the_process() {
     sub.wait_for("the last event", Duration::from_secs(20), |_, p| p == "trip 4");
     let received: Vec<_> = sub.messages().into_iter().map(|(_, p)| p).collect();
     assert_eq!(received, ["trip 0", "trip 1", "trip 2", "trip 3", "trip 4"]);
-    wait_until("the outbox to empty", Duration::from_secs(10), || second.link.stats().outbox_len == 0);
+    wait_until("the outbox to empty", Duration::from_secs(10), || {
+        second.link.stats().outbox_len == 0
+    });
     assert_eq!(std::fs::read_dir(dir.path().join("outbox/gpio")).unwrap().count(), 0);
 }
 
@@ -235,13 +261,7 @@ fn events_accepted_while_the_broker_is_away_survive_a_restart_of_the_process() {
 fn a_wrong_password_is_refused_and_the_link_keeps_trying_without_blocking() {
     let broker = Mosquitto::start_with_users(&[("svc", "right")]);
     let dir = tempfile::tempdir().unwrap();
-    let node = NodeConfig {
-        id: "e2e".into(),
-        room: "lab".into(),
-        name: None,
-        state_dir: dir.path().to_path_buf(),
-        report_interval_s: 30,
-    };
+    let node = node(dir.path());
     let good = MqttConfig {
         port: Some(broker.port()),
         username: Some("svc".into()),
@@ -251,8 +271,13 @@ fn a_wrong_password_is_refused_and_the_link_keeps_trying_without_blocking() {
     let bad = MqttConfig { password: Some("wrong".into()), ..good.clone() };
     let run = |mqtt: MqttConfig| {
         let identity = Identity::new(&node, &mqtt, "node");
-        let (link, driver) =
-            Link::open(LinkOptions { identity, mqtt, state_dir: dir.path().into(), jitter_seed: 1 }).unwrap();
+        let (link, driver) = Link::open(LinkOptions {
+            identity,
+            mqtt,
+            state_dir: dir.path().into(),
+            jitter_seed: 1,
+        })
+        .unwrap();
         let rt = tokio::runtime::Runtime::new().unwrap();
         rt.spawn(driver.run(CancellationToken::new()));
         (link, rt)
@@ -262,5 +287,59 @@ fn a_wrong_password_is_refused_and_the_link_keeps_trying_without_blocking() {
     assert!(!bad_link.is_connected());
     bad_link.publish_state(&topic("roomsense/e2e/x"), "1", true);
     let (good_link, _good_rt) = run(good);
-    wait_until("the right password to connect", Duration::from_secs(10), || good_link.is_connected());
+    wait_until("the right password to connect", Duration::from_secs(10), || {
+        good_link.is_connected()
+    });
+}
+
+#[test]
+fn the_link_speaks_tls_to_a_broker_whose_ca_it_is_given() {
+    let broker = Mosquitto::start_tls();
+    let dir = tempfile::tempdir().unwrap();
+    let mqtt = MqttConfig {
+        host: "127.0.0.1".into(),
+        port: Some(broker.port()),
+        tls: true,
+        ca_file: Some(broker.ca_file()),
+        ..MqttConfig::default()
+    };
+    let running = start_with(mqtt, "node", dir.path());
+    running.wait_connected();
+    assert!(
+        broker.log().contains("e2e-node"),
+        "the broker should log our client:\n{}",
+        broker.log()
+    );
+}
+
+#[test]
+fn discovery_is_announced_again_when_home_assistant_comes_online() {
+    use roomsense_core::discovery::{Component, Device, DeviceDiscovery};
+
+    let broker = Mosquitto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let running = start(broker.port(), "node", dir.path());
+    running.wait_connected();
+    let sub = broker.subscribe(&["homeassistant/device/#"]);
+    let identity = running.link.identity().clone();
+    let mut discovery = DeviceDiscovery::new(&identity, Device::of_node(&identity, "test"));
+    discovery.add(Component::sensor("a", Some("A"), &topic("roomsense/e2e/a")));
+    running.link.announce(&discovery);
+    sub.wait_for("the announcement", Duration::from_secs(10), |t, _| {
+        t == "homeassistant/device/e2e/config"
+    });
+    running.link.announce(&discovery);
+    thread::sleep(Duration::from_millis(500));
+    assert_eq!(sub.messages().len(), 1, "an unchanged announcement is not sent again");
+
+    broker.publish("homeassistant/status", "online", false);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while sub.messages().len() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "discovery was not published again after Home Assistant's birth"
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(sub.messages()[0], sub.messages()[1]);
 }

@@ -10,3 +10,5 @@ mod home_assistant;
 /// The MQTT link: availability per service, restored subscriptions, newest-wins state, the
 /// outbox across a network partition and across a restart.
 mod link;
+/// `roomsense node` under a stand-in for systemd: readiness and a watchdog fed by health.
+mod node;
