@@ -205,6 +205,11 @@ pub struct RoomFilterConfig {
     pub position_sigma_min_m: f64,
     /// The shown room changes only when the challenger is this many times as likely. Default 3.
     pub switch_ratio: f64,
+    /// Weight of the position evidence (0 turns it off). Default 1.
+    pub position_weight: f64,
+    /// Weight of the nearest-node evidence: a room loses this much log-likelihood per metre
+    /// of its closest node's range (0 turns it off). Default 1.
+    pub proximity_weight_per_m: f64,
 }
 
 impl Default for RoomFilterConfig {
@@ -215,6 +220,8 @@ impl Default for RoomFilterConfig {
             evidence_time_constant_ms: 1500,
             position_sigma_min_m: 0.6,
             switch_ratio: 3.0,
+            position_weight: 1.0,
+            proximity_weight_per_m: 1.0,
         }
     }
 }
@@ -535,6 +542,14 @@ impl LocateConfig {
                 "locate.room_filter.evidence_time_constant_ms".into(),
                 "must be above 0".into(),
             );
+        }
+        for (name, v) in [
+            ("position_weight", rf.position_weight),
+            ("proximity_weight_per_m", rf.proximity_weight_per_m),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                problem(format!("locate.room_filter.{name}"), "must be a number, 0 or more".into());
+            }
         }
         if !(rf.switch_ratio.is_finite() && rf.switch_ratio >= 1.0) {
             problem("locate.room_filter.switch_ratio".into(), "must be 1 or more".into());

@@ -92,6 +92,21 @@ impl House {
         self.floors.iter().position(|f| z >= f.z_min_m && z <= f.z_max_m)
     }
 
+    /// The room whose polygon holds `(x, y)`, or failing that the nearest one within `slack_m`
+    /// (fixes and ground truth land inside walls and door frames).
+    pub fn room_near(&self, floor: Option<usize>, p: Point2, slack_m: f64) -> Option<usize> {
+        self.room_at(floor, p).or_else(|| {
+            self.rooms
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| floor.is_none_or(|f| f == r.floor))
+                .map(|(i, r)| (i, geometry::distance_outside(&r.polygon, p)))
+                .filter(|&(_, d)| d <= slack_m)
+                .min_by(|a, b| a.1.total_cmp(&b.1))
+                .map(|(i, _)| i)
+        })
+    }
+
     /// The room of `floor` whose polygon holds `(x, y)`.
     pub fn room_at(&self, floor: Option<usize>, p: Point2) -> Option<usize> {
         self.rooms

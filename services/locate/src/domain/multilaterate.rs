@@ -1,7 +1,6 @@
 //! Multilateration estimator: robust solver, warm-started from the Kalman prediction; room by polygon.
 
 use super::estimator::{Estimator, Fix, Reading};
-use super::geometry;
 use super::house::House;
 use super::motion::Motion;
 use super::solver;
@@ -76,21 +75,9 @@ impl Tracker {
     }
 }
 
-/// The room whose polygon holds the point, or failing that the nearest one within 1 m
-/// (fixes land inside walls and door frames).
+/// The room of a fix: the polygon that holds it, or the nearest within 1 m.
 pub fn room_of(house: &House, floor: Option<usize>, point: [f64; 3]) -> Option<usize> {
-    let p = [point[0], point[1]];
-    house.room_at(floor, p).or_else(|| {
-        house
-            .rooms
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| floor.is_none_or(|f| f == r.floor))
-            .map(|(i, r)| (i, geometry::distance_outside(&r.polygon, p)))
-            .filter(|&(_, d)| d <= 1.0)
-            .min_by(|a, b| a.1.total_cmp(&b.1))
-            .map(|(i, _)| i)
-    })
+    house.room_near(floor, [point[0], point[1]], 1.0)
 }
 
 /// Weighted robust multilateration with a Kalman filter; room by point-in-polygon.

@@ -10,7 +10,7 @@
 use super::estimator::{Estimator, Fix, Reading};
 use super::geometry;
 use super::house::House;
-use super::multilaterate::Tracker;
+use super::multilaterate::{Track, Tracker};
 use crate::config::{EstimatorKind, LocatorSettings, RoomFilterConfig};
 
 /// Probability never let below this, so a room can always come back.
@@ -62,31 +62,40 @@ impl RoomFilter {
         std::mem::swap(&mut self.belief, &mut self.scratch);
     }
 
-    /// Scores each room by how far outside it the position is, measured in the position's
-    /// standard deviation along the direction to the room (the error is rarely round).
-    fn evidence(
-        &mut self,
-        house: &House,
-        point: [f64; 3],
-        var: [f64; 3],
-        floor: Option<usize>,
-        weight: f64,
-    ) {
-        let p = [point[0], point[1]];
+    /// Scores each room two ways: how far outside it the position is, in the position's
+    /// standard deviation along the direction to the room (the error is rarely round); and how
+    /// close the room's own nearest node says the device is (nearest-node evidence, which
+    /// holds up where walls bend ranges).
+    fn evidence(&mut self, house: &House, t: &Track, readings: &[Option<Reading>], weight: f64) {
+        let p = [t.point[0], t.point[1]];
         let min_var = self.cfg.position_sigma_min_m.powi(2);
+        // Shortest range reported by a node in each room; rooms whose nodes are silent get the
+        // longest range heard, so that silence counts against them without ruling them out.
+        let longest = readings.iter().flatten().map(|r| r.distance_m).fold(0.0, f64::max);
+        self.scratch.iter_mut().for_each(|v| *v = f64::INFINITY);
+        for (node, r) in house.nodes.iter().zip(readings) {
+            if let (Some(room), Some(r)) = (node.room, r) {
+                self.scratch[room] = self.scratch[room].min(r.distance_m);
+            }
+        }
         for (i, room) in house.rooms.iter().enumerate() {
-            let (mut z2, off_floor) = (0.0, floor.is_some_and(|f| f != room.floor));
+            let mut z2 = 0.0;
             if let Some(q) = geometry::closest_point_if_outside(&room.polygon, p) {
                 let (dx, dy) = (q[0] - p[0], q[1] - p[1]);
                 let d2 = dx * dx + dy * dy;
-                let along =
-                    if d2 > 0.0 { (dx * dx * var[0] + dy * dy * var[1]) / d2 } else { var[0] };
+                let along = if d2 > 0.0 {
+                    (dx * dx * t.var[0] + dy * dy * t.var[1]) / d2
+                } else {
+                    t.var[0]
+                };
                 z2 = d2 / along.max(min_var);
             }
-            if off_floor {
-                z2 += 9.0 / var[2].max(min_var);
+            if t.floor.is_some_and(|f| f != room.floor) {
+                z2 += 9.0 / t.var[2].max(min_var);
             }
-            let loglik = -0.5 * z2;
+            let nearest = if self.scratch[i].is_finite() { self.scratch[i] } else { longest };
+            let loglik =
+                -0.5 * self.cfg.position_weight * z2 - self.cfg.proximity_weight_per_m * nearest;
             self.belief[i] *= (weight * loglik).exp();
         }
         self.normalise();
@@ -121,14 +130,14 @@ impl Estimator for RoomFilter {
                 // First fix: start from the evidence alone.
                 let uniform = 1.0 / self.belief.len() as f64;
                 self.belief.iter_mut().for_each(|v| *v = uniform);
-                self.evidence(house, t.point, t.var, t.floor, 1.0);
+                self.evidence(house, &t, readings, 1.0);
             }
             Some(last) => {
                 let dt_s = now_ms.saturating_sub(last) as f64 / 1000.0;
                 if dt_s > 0.0 {
                     self.transition(house, dt_s);
                     let weight = dt_s * 1000.0 / self.cfg.evidence_time_constant_ms as f64;
-                    self.evidence(house, t.point, t.var, t.floor, weight.min(1.0));
+                    self.evidence(house, &t, readings, weight.min(1.0));
                 }
             }
         }

@@ -1,1 +1,4 @@
-//! it
+//! Integration tests of roomsense-locate (one binary, STYLE R12).
+
+// Evaluation on the calib2021 flat (needs shared/ beside the repository; skips without it).
+mod calib2021;
