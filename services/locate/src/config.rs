@@ -157,6 +157,8 @@ pub struct SolverConfig {
     pub huber_k: f64,
     /// Gauss-Newton iterations per update. Default 8.
     pub iterations: u32,
+    /// Time constant of each device's learnt range scale (ms); 0 turns it off. Default 20000.
+    pub range_scale_time_constant_ms: u64,
 }
 
 impl Default for SolverConfig {
@@ -168,6 +170,7 @@ impl Default for SolverConfig {
             range_sigma_min_m: 0.5,
             huber_k: 1.5,
             iterations: 8,
+            range_scale_time_constant_ms: 20_000,
         }
     }
 }
@@ -198,8 +201,8 @@ pub struct RoomFilterConfig {
     /// Rate of appearing in an unconnected room (through a wall: a bad earlier fix), per
     /// second (1/s). Default 0.002.
     pub wall_rate_per_s: f64,
-    /// Time over which one second-worth of position evidence is weighed (ms): larger is
-    /// steadier and slower. Default 1500.
+    /// Time over which a full unit of room evidence accumulates (ms): larger is steadier and
+    /// slower. Default 300.
     pub evidence_time_constant_ms: u64,
     /// Position error never assumed smaller than this when scoring rooms (m). Default 0.6.
     pub position_sigma_min_m: f64,
@@ -208,7 +211,7 @@ pub struct RoomFilterConfig {
     /// Weight of the position evidence (0 turns it off). Default 1.
     pub position_weight: f64,
     /// Weight of the nearest-node evidence: a room loses this much log-likelihood per metre
-    /// of its closest node's range (0 turns it off). Default 1.
+    /// of its closest node's range (0 turns it off). Default 2.
     pub proximity_weight_per_m: f64,
 }
 
@@ -217,11 +220,11 @@ impl Default for RoomFilterConfig {
         RoomFilterConfig {
             door_rate_per_s: 0.5,
             wall_rate_per_s: 0.002,
-            evidence_time_constant_ms: 1500,
+            evidence_time_constant_ms: 300,
             position_sigma_min_m: 0.6,
             switch_ratio: 3.0,
             position_weight: 1.0,
-            proximity_weight_per_m: 1.0,
+            proximity_weight_per_m: 2.0,
         }
     }
 }

@@ -56,6 +56,9 @@ pub struct House {
     pub nodes: Vec<Node>,
     /// `adjacent[a * rooms.len() + b]`: a device can walk from room a to room b directly.
     pub adjacent: Vec<bool>,
+    /// Plan bounds `[[x_min, y_min], [x_max, y_max]]` (m): the rooms' outlines plus half a metre,
+    /// or the nodes plus two metres when there are no rooms. Fixes are kept inside.
+    pub bounds: Option<[[f64; 2]; 2]>,
     node_index: HashMap<String, usize>,
 }
 
@@ -74,7 +77,16 @@ impl House {
             adjacent[b * n + a] = true;
         }
         let node_index = nodes.iter().enumerate().map(|(i, node)| (node.id.clone(), i)).collect();
-        House { floors, rooms, nodes, adjacent, node_index }
+        let grow = |pts: &mut dyn Iterator<Item = [f64; 2]>, margin: f64| {
+            let first = pts.next()?;
+            let (lo, hi) = pts.fold((first, first), |(lo, hi), p| {
+                ([lo[0].min(p[0]), lo[1].min(p[1])], [hi[0].max(p[0]), hi[1].max(p[1])])
+            });
+            Some([[lo[0] - margin, lo[1] - margin], [hi[0] + margin, hi[1] + margin]])
+        };
+        let bounds = grow(&mut rooms.iter().flat_map(|r| r.polygon.iter().copied()), 0.5)
+            .or_else(|| grow(&mut nodes.iter().map(|n| [n.point[0], n.point[1]]), 2.0));
+        House { floors, rooms, nodes, adjacent, bounds, node_index }
     }
 
     /// Index of the node whose slug is `id`.

@@ -27,7 +27,13 @@ pub struct Tracker {
     motion_cfg: MotionConfig,
     away_ms: u64,
     last_ms: u64,
+    /// ln of the device's range scale: how much shorter its ranges really are than reported
+    /// (a phone in a pocket, a tag on a walking body read 2–3× long on every node alike).
+    log_scale: f64,
 }
+
+/// Range scale limits: a device's ranges are believed at most 4× too long or 1.5× too short.
+const RANGE_SCALE_LIMITS: (f64, f64) = (0.25, 1.5);
 
 impl Tracker {
     /// A tracker with the settings' solver and motion model.
@@ -38,6 +44,7 @@ impl Tracker {
             motion_cfg: settings.motion.clone(),
             away_ms: settings.tracking.away_timeout_ms,
             last_ms: 0,
+            log_scale: 0.0,
         }
     }
 
@@ -50,6 +57,7 @@ impl Tracker {
     ) -> Option<Track> {
         if now_ms.saturating_sub(self.last_ms) > self.away_ms {
             self.motion.reset();
+            self.log_scale = 0.0;
         }
         let nearest = readings
             .iter()
@@ -64,7 +72,9 @@ impl Tracker {
             Some(p) => p,
             None => solver::weighted_centroid(house, readings)?,
         };
-        let s = solver::solve(house, readings, start, z_prior, &self.solver)?;
+        let scale = self.log_scale.exp();
+        let s = solver::solve(house, readings, start, z_prior, scale, &self.solver)?;
+        self.learn_scale(house, readings, s.point, now_ms);
         let var = [s.cov[0][0], s.cov[1][1], s.cov[2][2]];
         // Only one reading is new per update; the others were already folded in.
         self.motion.update(now_ms, s.point, var, 1.0 / s.used as f64, &self.motion_cfg);
@@ -72,6 +82,44 @@ impl Tracker {
         let (point, var) = self.motion.position()?;
         let floor = house.floor_at(point[2]).or(floor_hint);
         Some(Track { point, var, floor, used: s.used })
+    }
+}
+
+impl Tracker {
+    /// Moves the range scale towards what makes the ranges agree with the fix: the weighted
+    /// mean of ln(fitted / reported), followed with `solver.range_scale_time_constant_ms`.
+    fn learn_scale(
+        &mut self,
+        house: &House,
+        readings: &[Option<Reading>],
+        fix: [f64; 3],
+        now_ms: u64,
+    ) {
+        let tau = self.solver.range_scale_time_constant_ms;
+        if tau == 0 {
+            return;
+        }
+        let (mut sum, mut total) = (0.0, 0.0);
+        for (node, r) in house.nodes.iter().zip(readings) {
+            let Some(r) = r else { continue };
+            if r.distance_m < 0.1 {
+                continue;
+            }
+            let p = node.point;
+            let fitted =
+                ((fix[0] - p[0]).powi(2) + (fix[1] - p[1]).powi(2) + (fix[2] - p[2]).powi(2))
+                    .sqrt();
+            let w = 1.0 / (1.0 + r.distance_m);
+            sum += w * (fitted.max(0.1) / r.distance_m).ln();
+            total += w;
+        }
+        if total == 0.0 {
+            return;
+        }
+        let dt = now_ms.saturating_sub(self.last_ms).min(5_000) as f64;
+        let alpha = 1.0 - (-dt / tau as f64).exp();
+        self.log_scale = (self.log_scale + alpha * (sum / total - self.log_scale))
+            .clamp(RANGE_SCALE_LIMITS.0.ln(), RANGE_SCALE_LIMITS.1.ln());
     }
 }
 

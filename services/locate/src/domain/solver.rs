@@ -32,11 +32,13 @@ pub struct Solution {
 ///
 /// `start` is the warm start (the previous estimate, or a weighted centroid) and `z_prior` the
 /// height the device is expected at. `None` when there is no reading.
+/// Every range is multiplied by `range_scale` first (the device's own bias, see the tracker).
 pub fn solve(
     house: &House,
     readings: &[Option<Reading>],
     start: [f64; 3],
     z_prior: f64,
+    range_scale: f64,
     cfg: &SolverConfig,
 ) -> Option<Solution> {
     let mut theta = start;
@@ -56,10 +58,11 @@ pub fn solve(
             let diff =
                 [theta[0] - node.point[0], theta[1] - node.point[1], theta[2] - node.point[2]];
             let dist = norm(diff).max(1e-3);
-            let residual = dist - r.distance_m;
+            let range = r.distance_m * range_scale;
+            let residual = dist - range;
             let j = [diff[0] / dist, diff[1] / dist, diff[2] / dist];
-            let sigma2 = r.var_m2.unwrap_or(0.0)
-                + (cfg.range_sigma_fraction * r.distance_m).powi(2)
+            let sigma2 = r.var_m2.unwrap_or(0.0) * range_scale * range_scale
+                + (cfg.range_sigma_fraction * range).powi(2)
                 + cfg.range_sigma_min_m * cfg.range_sigma_min_m;
             let u = residual.abs() / sigma2.sqrt();
             let huber = if u <= cfg.huber_k { 1.0 } else { cfg.huber_k / u };
@@ -83,6 +86,12 @@ pub fn solve(
         }
         for a in 0..3 {
             theta[a] += step[a];
+        }
+        // Projected Gauss-Newton: a device is inside the house. Long ranges (a body between
+        // tag and node, walls) otherwise push fixes out through the walls.
+        if let Some([lo, hi]) = house.bounds {
+            theta[0] = theta[0].clamp(lo[0], hi[0]);
+            theta[1] = theta[1].clamp(lo[1], hi[1]);
         }
         if len < 1e-4 {
             break;
@@ -193,7 +202,8 @@ mod tests {
         let truth = [2.0, 4.0, 1.0];
         let readings = ranges(&house, truth);
         let start = weighted_centroid(&house, &readings).expect("readings");
-        let s = solve(&house, &readings, start, 1.0, &SolverConfig::default()).expect("solution");
+        let s =
+            solve(&house, &readings, start, 1.0, 1.0, &SolverConfig::default()).expect("solution");
         assert!(
             (s.point[0] - 2.0).abs() < 0.05 && (s.point[1] - 4.0).abs() < 0.05,
             "{:?}",
@@ -212,9 +222,9 @@ mod tests {
         // Warm start: the previous estimate, a metre off.
         let start = [3.0, 3.0, 1.0];
         let robust =
-            solve(&house, &readings, start, 1.0, &SolverConfig::default()).expect("solution");
+            solve(&house, &readings, start, 1.0, 1.0, &SolverConfig::default()).expect("solution");
         let plain = SolverConfig { huber_k: 1e9, ..SolverConfig::default() };
-        let ls = solve(&house, &readings, start, 1.0, &plain).expect("solution");
+        let ls = solve(&house, &readings, start, 1.0, 1.0, &plain).expect("solution");
         let err = |p: [f64; 3]| ((p[0] - 2.0).powi(2) + (p[1] - 2.0).powi(2)).sqrt();
         assert!(err(robust.point) < err(ls.point), "robust {:?} ls {:?}", robust.point, ls.point);
     }
@@ -222,7 +232,7 @@ mod tests {
     #[test]
     fn no_readings_give_no_solution() {
         let house = square_house();
-        assert!(solve(&house, &[None; 4], [0.0; 3], 1.0, &SolverConfig::default()).is_none());
+        assert!(solve(&house, &[None; 4], [0.0; 3], 1.0, 1.0, &SolverConfig::default()).is_none());
     }
 
     #[test]
