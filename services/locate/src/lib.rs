@@ -19,6 +19,7 @@
 //!   `motion`, the Kalman filter), `room_filter` (the hidden-Markov room decision)
 //! - `domain/locator`: per-device state, `not_home`, counters
 //! - `domain/calibration`, `domain/lease`: proposals from node beacons; the multi-locator lease
+//! - `sources/sim`: a simulated grid house and walkers (tests, benches, the demo)
 //! - `replay`: the offline replay of `mosquitto_sub -v -F %j` captures
 //!
 //! Not here yet: the MQTT service shell, topics and Home Assistant discovery (they need
@@ -29,6 +30,7 @@ mod config;
 mod domain;
 mod error;
 mod replay;
+mod sources;
 
 pub use companion::import_companion;
 pub use config::{
@@ -43,3 +45,4 @@ pub use domain::locator::{Counters, DeviceLocation, Handled, Locator, Place};
 pub use domain::message::{Message, Rejection, Report, decode};
 pub use error::{ConfigProblem, ConfigProblems, Error, Result};
 pub use replay::{EstimateLine, ReplayStats, format_tst, parse_tst, replay, replay_files};
+pub use sources::sim::{SimWalker, grid_house};

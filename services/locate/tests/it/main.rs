@@ -2,3 +2,6 @@
 
 // Evaluation on the calib2021 flat (needs shared/ beside the repository; skips without it).
 mod calib2021;
+
+// The steady-state update path does not allocate (a counting global allocator).
+mod alloc;
