@@ -12,9 +12,9 @@ use super::house::House;
 use super::message::{Rejection, Report};
 
 /// ESPresense's default path-loss exponent, used when the data cannot fit one.
-pub const DEFAULT_ABSORPTION: f64 = 2.7;
+pub(crate) const DEFAULT_ABSORPTION: f64 = 2.7;
 /// Range allowed for a proposed absorption (ESPresense-companion's optimiser limits).
-pub const ABSORPTION_RANGE: (f64, f64) = (2.0, 4.0);
+pub(crate) const ABSORPTION_RANGE: (f64, f64) = (2.0, 4.0);
 
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 struct PairStats {

@@ -1,10 +1,10 @@
 //! Plane geometry on room polygons: containment, distance to a room, area.
 
 /// A 2-D point in metres, `[x, y]`.
-pub type Point2 = [f64; 2];
+pub(crate) type Point2 = [f64; 2];
 
 /// Whether `p` lies inside `polygon` (even-odd rule; points on an edge may go either way).
-pub fn contains(polygon: &[Point2], p: Point2) -> bool {
+pub(crate) fn contains(polygon: &[Point2], p: Point2) -> bool {
     let mut inside = false;
     let n = polygon.len();
     let mut j = n.wrapping_sub(1);
@@ -22,7 +22,7 @@ pub fn contains(polygon: &[Point2], p: Point2) -> bool {
 }
 
 /// Distance in metres from `p` to the closest edge of `polygon`.
-pub fn distance_to_edge(polygon: &[Point2], p: Point2) -> f64 {
+pub(crate) fn distance_to_edge(polygon: &[Point2], p: Point2) -> f64 {
     let n = polygon.len();
     let mut best = f64::INFINITY;
     for i in 0..n {
@@ -34,12 +34,12 @@ pub fn distance_to_edge(polygon: &[Point2], p: Point2) -> f64 {
 }
 
 /// Distance in metres from `p` to `polygon`: zero inside, the edge distance outside.
-pub fn distance_outside(polygon: &[Point2], p: Point2) -> f64 {
+pub(crate) fn distance_outside(polygon: &[Point2], p: Point2) -> f64 {
     if contains(polygon, p) { 0.0 } else { distance_to_edge(polygon, p) }
 }
 
 /// Signed area in m² (positive when counter-clockwise).
-pub fn signed_area(polygon: &[Point2]) -> f64 {
+pub(crate) fn signed_area(polygon: &[Point2]) -> f64 {
     let n = polygon.len();
     let mut twice = 0.0;
     for i in 0..n {
@@ -51,7 +51,7 @@ pub fn signed_area(polygon: &[Point2]) -> f64 {
 }
 
 /// The point of `polygon`'s outline closest to `p`, or `None` when `p` is inside.
-pub fn closest_point_if_outside(polygon: &[Point2], p: Point2) -> Option<Point2> {
+pub(crate) fn closest_point_if_outside(polygon: &[Point2], p: Point2) -> Option<Point2> {
     if contains(polygon, p) {
         return None;
     }

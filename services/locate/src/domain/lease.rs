@@ -150,10 +150,10 @@ mod tests {
                 if let Some(c) = locators[i].tick(now) {
                     *retained = json(&c);
                     for (j, l) in locators.iter_mut().enumerate() {
-                        if alive[j] {
-                            if let Some(c2) = l.observe(retained, now) {
-                                *retained = json(&c2);
-                            }
+                        if alive[j]
+                            && let Some(c2) = l.observe(retained, now)
+                        {
+                            *retained = json(&c2);
                         }
                     }
                 }

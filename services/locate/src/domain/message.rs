@@ -206,7 +206,7 @@ mod tests {
         assert_eq!(decode(t, br#"{"distance":"near"}"#), Err(Rejection::MalformedJson));
         assert_eq!(decode(t, br#"{"rssi":-60}"#), Err(Rejection::MissingDistance));
         assert_eq!(decode(t, br#"{"distance":NaN}"#), Err(Rejection::MalformedJson));
-        assert_eq!(decode(t, br#"{"distance":1e999}"#).is_err(), true);
+        assert!(decode(t, br#"{"distance":1e999}"#).is_err());
         assert_eq!(decode(t, br#"{"distance":-1}"#), Err(Rejection::NonFinite));
         assert_eq!(decode(t, br#"{"distance":1,"var":-2}"#), Err(Rejection::NonFinite));
     }

@@ -41,31 +41,31 @@ impl Axis {
 
 /// The filter for one device.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Motion {
+pub(crate) struct Motion {
     axes: Option<[Axis; 3]>,
     last_ms: u64,
 }
 
 impl Motion {
     /// Forgets the track (the device was away).
-    pub fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.axes = None;
     }
 
     /// The position predicted for `now_ms`, without changing the state.
-    pub fn predicted(&self, now_ms: u64) -> Option<[f64; 3]> {
+    pub(crate) fn predicted(&self, now_ms: u64) -> Option<[f64; 3]> {
         let dt = now_ms.saturating_sub(self.last_ms) as f64 / 1000.0;
         self.axes.map(|axes| axes.map(|a| a.p + a.v * dt))
     }
 
     /// Current position and its per-axis variance.
-    pub fn position(&self) -> Option<([f64; 3], [f64; 3])> {
+    pub(crate) fn position(&self) -> Option<([f64; 3], [f64; 3])> {
         self.axes.map(|axes| (axes.map(|a| a.p), axes.map(|a| a.pp)))
     }
 
     /// Folds in a measured position with per-axis variance `var` at `now_ms`; `weight` in (0, 1]
     /// is how much of the measurement is new (one fresh reading out of several gives less).
-    pub fn update(
+    pub(crate) fn update(
         &mut self,
         now_ms: u64,
         measured: [f64; 3],

@@ -8,20 +8,20 @@ use crate::config::{EstimatorKind, LocatorSettings, MotionConfig, SolverConfig};
 
 /// A filtered position with its uncertainty.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Track {
+pub(crate) struct Track {
     /// Filtered position (m).
-    pub point: [f64; 3],
+    pub(crate) point: [f64; 3],
     /// Per-axis variance of `point` (m²).
-    pub var: [f64; 3],
+    pub(crate) var: [f64; 3],
     /// Floor the position is on, if any.
-    pub floor: Option<usize>,
+    pub(crate) floor: Option<usize>,
     /// Readings the solver used.
-    pub used: usize,
+    pub(crate) used: usize,
 }
 
 /// Solver plus Kalman filter for one device; shared by [`Multilateration`] and the room filter.
 #[derive(Debug, Clone)]
-pub struct Tracker {
+pub(crate) struct Tracker {
     motion: Motion,
     solver: SolverConfig,
     motion_cfg: MotionConfig,
@@ -37,7 +37,7 @@ const RANGE_SCALE_LIMITS: (f64, f64) = (0.25, 1.5);
 
 impl Tracker {
     /// A tracker with the settings' solver and motion model.
-    pub fn new(settings: &LocatorSettings) -> Self {
+    pub(crate) fn new(settings: &LocatorSettings) -> Self {
         Tracker {
             motion: Motion::default(),
             solver: settings.solver.clone(),
@@ -49,7 +49,7 @@ impl Tracker {
     }
 
     /// Solves from `readings`, warm-started from the prediction, and filters the result.
-    pub fn update(
+    pub(crate) fn update(
         &mut self,
         house: &House,
         readings: &[Option<Reading>],
@@ -124,19 +124,19 @@ impl Tracker {
 }
 
 /// The room of a fix: the polygon that holds it, or the nearest within 1 m.
-pub fn room_of(house: &House, floor: Option<usize>, point: [f64; 3]) -> Option<usize> {
+pub(crate) fn room_of(house: &House, floor: Option<usize>, point: [f64; 3]) -> Option<usize> {
     house.room_near(floor, [point[0], point[1]], 1.0)
 }
 
 /// Weighted robust multilateration with a Kalman filter; room by point-in-polygon.
 #[derive(Debug, Clone)]
-pub struct Multilateration {
+pub(crate) struct Multilateration {
     tracker: Tracker,
 }
 
 impl Multilateration {
     /// A fresh estimator for one device.
-    pub fn new(_house: &House, settings: &LocatorSettings) -> Self {
+    pub(crate) fn new(_house: &House, settings: &LocatorSettings) -> Self {
         Multilateration { tracker: Tracker::new(settings) }
     }
 }

@@ -6,7 +6,7 @@ use crate::config::EstimatorKind;
 
 /// Nearest-node estimator; stateless.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct NearestNode;
+pub(crate) struct NearestNode;
 
 impl Estimator for NearestNode {
     fn kind(&self) -> EstimatorKind {

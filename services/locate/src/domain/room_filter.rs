@@ -18,7 +18,7 @@ const FLOOR_PROBABILITY: f64 = 1e-9;
 
 /// Room filter estimator for one device.
 #[derive(Debug, Clone)]
-pub struct RoomFilter {
+pub(crate) struct RoomFilter {
     tracker: Tracker,
     cfg: RoomFilterConfig,
     belief: Vec<f64>,
@@ -29,7 +29,7 @@ pub struct RoomFilter {
 
 impl RoomFilter {
     /// A fresh filter for one device (allocates its belief vector once).
-    pub fn new(house: &House, settings: &LocatorSettings) -> Self {
+    pub(crate) fn new(house: &House, settings: &LocatorSettings) -> Self {
         let n = house.rooms.len();
         RoomFilter {
             tracker: Tracker::new(settings),

@@ -17,15 +17,15 @@ const MAX_STEP_M: f64 = 2.0;
 
 /// The solver's answer.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Solution {
+pub(crate) struct Solution {
     /// Position (m).
-    pub point: [f64; 3],
+    pub(crate) point: [f64; 3],
     /// Covariance of `point` (m²), scaled up when the ranges disagree.
-    pub cov: [[f64; 3]; 3],
+    pub(crate) cov: [[f64; 3]; 3],
     /// Readings used.
-    pub used: usize,
+    pub(crate) used: usize,
     /// Root mean square of the normalised residuals (1 is what the noise model expects).
-    pub rms: f64,
+    pub(crate) rms: f64,
 }
 
 /// Solves for one device from its current `readings` (indexed like `house.nodes`).
@@ -33,7 +33,7 @@ pub struct Solution {
 /// `start` is the warm start (the previous estimate, or a weighted centroid) and `z_prior` the
 /// height the device is expected at. `None` when there is no reading.
 /// Every range is multiplied by `range_scale` first (the device's own bias, see the tracker).
-pub fn solve(
+pub(crate) fn solve(
     house: &House,
     readings: &[Option<Reading>],
     start: [f64; 3],
@@ -107,14 +107,14 @@ pub fn solve(
 }
 
 /// A start point for a device seen for the first time: node positions weighted by 1/(d² + 0.1).
-pub fn weighted_centroid(house: &House, readings: &[Option<Reading>]) -> Option<[f64; 3]> {
+pub(crate) fn weighted_centroid(house: &House, readings: &[Option<Reading>]) -> Option<[f64; 3]> {
     let mut sum = [0.0; 3];
     let mut total = 0.0;
     for (node, reading) in house.nodes.iter().zip(readings) {
         let Some(r) = reading else { continue };
         let w = 1.0 / (r.distance_m * r.distance_m + 0.1);
-        for a in 0..3 {
-            sum[a] += w * node.point[a];
+        for (s, p) in sum.iter_mut().zip(node.point) {
+            *s += w * p;
         }
         total += w;
     }
@@ -137,7 +137,7 @@ fn det3(m: &[[f64; 3]; 3]) -> f64 {
 }
 
 /// Inverse of a 3×3 matrix by cofactors; `None` when it is (nearly) singular.
-pub fn invert3(m: &[[f64; 3]; 3]) -> Option<[[f64; 3]; 3]> {
+pub(crate) fn invert3(m: &[[f64; 3]; 3]) -> Option<[[f64; 3]; 3]> {
     let det = det3(m);
     if !det.is_finite() || det.abs() < 1e-12 {
         return None;

@@ -116,7 +116,7 @@ pub fn walk_truth(rows: &mut [Row], path_csv: &Path) -> Result<(), String> {
     // Turnarounds: (row, at the kitchen end?), the peak of the end's anchor in each episode.
     let mut turns: Vec<(usize, bool)> = Vec::new();
     let mut episode: Option<(bool, usize, usize)> = None;
-    let mut close = |ep: (bool, usize, usize), turns: &mut Vec<(usize, bool)>| {
+    let close = |ep: (bool, usize, usize), turns: &mut Vec<(usize, bool)>| {
         let sig = if ep.0 { &kitchen } else { &bed };
         let peak = (ep.1..=ep.2).max_by(|&a, &b| sig[a].total_cmp(&sig[b])).unwrap_or(ep.1);
         turns.push((peak, ep.0));
@@ -329,8 +329,11 @@ pub fn score(
     }
 }
 
+/// Every estimator's scores on one test set.
+pub type Report = Vec<(&'static str, Vec<Score>)>;
+
 /// Every estimator on every test set, as (test name, scores).
-pub fn evaluate(dataset: &Path) -> Result<(PathLoss, Vec<(&'static str, Vec<Score>)>), String> {
+pub fn evaluate(dataset: &Path) -> Result<(PathLoss, Report), String> {
     // `CALIB2021_EXTRA_TOML` appends settings (e.g. a `[locate.room_filter]` table) for sweeps.
     let text =
         format!("{HOUSE_TOML}\n{}", std::env::var("CALIB2021_EXTRA_TOML").unwrap_or_default());
