@@ -5,3 +5,6 @@ mod calib2021;
 
 // The steady-state update path does not allocate (a counting global allocator).
 mod alloc;
+
+// Replay of the real ESPresense-companion stationary capture (needs shared/; skips without it).
+mod stationary;
