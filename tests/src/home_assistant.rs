@@ -737,30 +737,9 @@ impl HomeAssistant {
 
     /// SIGTERM, wait up to `grace`, then SIGKILL; always reaps the process.
     fn stop(&self, grace: Duration) {
-        let Some(mut child) = lock(&self.child).take() else { return };
-        if let Ok(Some(_)) = child.try_wait() {
-            return;
+        if let Some(child) = lock(&self.child).take() {
+            crate::process::terminate(child, grace);
         }
-        // std has no SIGTERM; the `kill` utility sends it to our own (unreaped, so not
-        // reusable) PID. If it is missing, go straight to SIGKILL below.
-        let termed = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if termed {
-            let deadline = Instant::now() + grace;
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = child.try_wait() {
-                    return;
-                }
-                thread::sleep(Duration::from_millis(100));
-            }
-        }
-        // Errors here mean it is already gone; wait() reaps it either way.
-        let _ = child.kill();
-        let _ = child.wait();
     }
 }
 
