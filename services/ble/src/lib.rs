@@ -32,7 +32,7 @@ mod sources;
 pub use domain::ad::{AdStructures, parse_ad_into};
 pub use domain::address::{Address, AddressType};
 pub use domain::advert::Advertisement;
-pub use domain::filter::{Estimate, RssiWindow, distance_m};
+pub use domain::filter::{Estimate, RssiWindow, Spread, distance_m};
 pub use domain::fingerprint::{IdSpec, Proposal, SensorReading, default_rssi_1m, id_type, propose};
 pub use domain::gate::{GateParams, ReportGate, djb2};
 pub use domain::irk::{Irk, IrkTable, ah};

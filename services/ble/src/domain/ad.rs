@@ -70,10 +70,8 @@ pub fn parse_ad_into(data: &[u8], adv: &mut Advertisement) -> Result<(), AdError
                 }
             }
             // Shortened / complete local name; a complete name wins over a shortened one.
-            0x08 | 0x09 => {
-                if ad_type == 0x09 || adv.name.is_none() {
-                    adv.name = Some(String::from_utf8_lossy(d).into_owned());
-                }
+            0x08 | 0x09 if ad_type == 0x09 || adv.name.is_none() => {
+                adv.name = Some(String::from_utf8_lossy(d).into_owned());
             }
             0x0a => match d {
                 [p] => adv.tx_power = Some(*p as i8),
@@ -119,7 +117,8 @@ mod tests {
         let mut a = adv();
         let ad = hex::decode("020a04160950726f646967696f5f443833353637413446354135").unwrap();
         parse_ad_into(&ad, &mut a).unwrap();
-        let sr = hex::decode("02010611061bc5d5a50200aa9de3112af21019aa0609ff0225440980070002").unwrap();
+        let sr =
+            hex::decode("02010611061bc5d5a50200aa9de3112af21019aa0609ff0225440980070002").unwrap();
         parse_ad_into(&sr, &mut a).unwrap();
         assert_eq!(a.name.as_deref(), Some("Prodigio_D83567A4F5A5"));
         assert_eq!(a.tx_power, Some(4));
@@ -136,15 +135,30 @@ mod tests {
 
     #[test]
     fn a_length_past_the_end_is_truncated() {
-        assert_eq!(parse_ad_into(&[0x02, 0x01, 0x06, 0x05, 0xff, 0x4c], &mut adv()), Err(AdError::Truncated { offset: 3 }));
+        assert_eq!(
+            parse_ad_into(&[0x02, 0x01, 0x06, 0x05, 0xff, 0x4c], &mut adv()),
+            Err(AdError::Truncated { offset: 3 })
+        );
     }
 
     #[test]
     fn impossible_field_lengths_are_rejected() {
-        assert_eq!(parse_ad_into(&[0x04, 0x03, 1, 2, 3], &mut adv()), Err(AdError::BadLength { ad_type: 3, len: 3 }));
-        assert_eq!(parse_ad_into(&[0x02, 0xff, 0x4c], &mut adv()), Err(AdError::BadLength { ad_type: 0xff, len: 1 }));
-        assert_eq!(parse_ad_into(&[0x03, 0x0a, 1, 2], &mut adv()), Err(AdError::BadLength { ad_type: 0x0a, len: 2 }));
-        assert_eq!(parse_ad_into(&[0x02, 0x16, 1], &mut adv()), Err(AdError::BadLength { ad_type: 0x16, len: 1 }));
+        assert_eq!(
+            parse_ad_into(&[0x04, 0x03, 1, 2, 3], &mut adv()),
+            Err(AdError::BadLength { ad_type: 3, len: 3 })
+        );
+        assert_eq!(
+            parse_ad_into(&[0x02, 0xff, 0x4c], &mut adv()),
+            Err(AdError::BadLength { ad_type: 0xff, len: 1 })
+        );
+        assert_eq!(
+            parse_ad_into(&[0x03, 0x0a, 1, 2], &mut adv()),
+            Err(AdError::BadLength { ad_type: 0x0a, len: 2 })
+        );
+        assert_eq!(
+            parse_ad_into(&[0x02, 0x16, 1], &mut adv()),
+            Err(AdError::BadLength { ad_type: 0x16, len: 1 })
+        );
         assert_eq!(parse_ad_into(&vec![0u8; 2000], &mut adv()), Err(AdError::TooLong));
     }
 

@@ -95,7 +95,14 @@ mod tests {
 
     #[test]
     fn malformed_addresses_are_rejected() {
-        for s in ["", "aa:bb", "aa:bb:cc:dd:ee:fg", "aa;bb;cc;dd;ee;ff", "aa:bb:cc:dd:ee:ff:00", "é:bb:cc:dd:ee:f"] {
+        for s in [
+            "",
+            "aa:bb",
+            "aa:bb:cc:dd:ee:fg",
+            "aa;bb;cc;dd;ee;ff",
+            "aa:bb:cc:dd:ee:ff:00",
+            "é:bb:cc:dd:ee:f",
+        ] {
             assert_eq!(Address::parse(s), Err(FieldError::Address), "{s}");
         }
     }

@@ -22,15 +22,20 @@ struct Sample {
     rssi: i16,
 }
 
-/// What the filter says about a device now.
+/// What the filter says about a device now: enough for the report decision.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Estimate {
     /// Mean of the fenced samples (median if none is inside the fence), dBm.
     pub rssi: f32,
-    /// Population variance of the window's RSSI, dB².
-    pub rssi_var: f32,
     /// Distance from `rssi`, metres.
     pub distance: f32,
+}
+
+/// The window's spread, computed only for a report that goes out (one `powf` per sample).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Spread {
+    /// Population variance of the window's RSSI, dB².
+    pub rssi_var: f32,
     /// Population variance of the per-sample distances, m².
     pub var: f32,
 }
@@ -47,7 +52,12 @@ pub struct RssiWindow {
 impl RssiWindow {
     /// An empty window; `now_ms` starts the first rate period.
     pub fn new(now_ms: u64) -> RssiWindow {
-        RssiWindow { samples: VecDeque::new(), cap: INITIAL_CAP as u16, period_start_ms: now_ms, period_count: 0 }
+        RssiWindow {
+            samples: VecDeque::new(),
+            cap: INITIAL_CAP as u16,
+            period_start_ms: now_ms,
+            period_count: 0,
+        }
     }
 
     /// Adds one receiver-adjusted sample (`raw − rx_adj_rssi`) taken at `now_ms`.
@@ -114,17 +124,22 @@ impl RssiWindow {
             }
         }
         let rssi = if k > 0 { sum / k as f32 } else { quantile(sorted, 0.5) };
-        let mean = sorted.iter().map(|&r| r as f32).sum::<f32>() / n as f32;
-        let rssi_var = sorted.iter().map(|&r| (r as f32 - mean).powi(2)).sum::<f32>() / n as f32;
+        Some(Estimate { rssi, distance: distance_m(rssi_1m, rssi, absorption) })
+    }
+
+    /// The spread of the window as of the last [`RssiWindow::estimate`] (zero when empty).
+    pub fn spread(&self, rssi_1m: f32, absorption: f32) -> Spread {
+        let n = self.samples.len().max(1) as f32;
+        let mean = self.samples.iter().map(|s| s.rssi as f32).sum::<f32>() / n;
+        let rssi_var = self.samples.iter().map(|s| (s.rssi as f32 - mean).powi(2)).sum::<f32>() / n;
         let (mut dsum, mut dsq) = (0f32, 0f32);
-        for &r in sorted.iter() {
-            let d = distance_m(rssi_1m, r as f32, absorption);
+        for s in &self.samples {
+            let d = distance_m(rssi_1m, s.rssi as f32, absorption);
             dsum += d;
             dsq += d * d;
         }
-        let dmean = dsum / n as f32;
-        let var = (dsq / n as f32 - dmean * dmean).max(0.0);
-        Some(Estimate { rssi, rssi_var, distance: distance_m(rssi_1m, rssi, absorption), var })
+        let dmean = dsum / n;
+        Spread { rssi_var, var: (dsq / n - dmean * dmean).max(0.0) }
     }
 }
 
@@ -158,7 +173,7 @@ mod tests {
         }
         let e = w.estimate(1000, -71.0, 2.7).unwrap();
         assert!((e.rssi - -70.0).abs() < 1e-4, "{e:?}");
-        assert!(e.rssi_var > 50.0, "variance counts every sample: {e:?}");
+        assert!(w.spread(-71.0, 2.7).rssi_var > 50.0, "variance counts every sample");
     }
 
     #[test]

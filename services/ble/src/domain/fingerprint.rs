@@ -241,7 +241,8 @@ const LIST_RULES: [(BleUuid, &str, i16, Option<i16>); 10] = [
     (BleUuid::U16(0xfebc), "dexa:", id_type::DEXA, None),
     (
         BleUuid::U128([
-            0x6a, 0xcc, 0x55, 0x40, 0xe6, 0x31, 0x40, 0x69, 0x94, 0x4d, 0xb8, 0xca, 0x75, 0x98, 0xad, 0x50,
+            0x6a, 0xcc, 0x55, 0x40, 0xe6, 0x31, 0x40, 0x69, 0x94, 0x4d, 0xb8, 0xca, 0x75, 0x98,
+            0xad, 0x50,
         ]),
         "vanmoof:",
         id_type::VANMOOF,
@@ -249,7 +250,8 @@ const LIST_RULES: [(BleUuid, &str, i16, Option<i16>); 10] = [
     ),
     (
         BleUuid::U128([
-            0x20, 0x13, 0x00, 0x01, 0x07, 0x19, 0x4b, 0x6e, 0xbe, 0x5d, 0x15, 0x8a, 0xb9, 0x2f, 0xa5, 0xa4,
+            0x20, 0x13, 0x00, 0x01, 0x07, 0x19, 0x4b, 0x6e, 0xbe, 0x5d, 0x15, 0x8a, 0xb9, 0x2f,
+            0xa5, 0xa4,
         ]),
         "tractive:",
         id_type::TRACTIVE,
@@ -257,7 +259,8 @@ const LIST_RULES: [(BleUuid, &str, i16, Option<i16>); 10] = [
     ),
     (
         BleUuid::U128([
-            0xa7, 0x5c, 0xc7, 0xfc, 0xc9, 0x56, 0x48, 0x8f, 0xac, 0x2a, 0x2d, 0xbc, 0x08, 0xb6, 0x3a, 0x04,
+            0xa7, 0x5c, 0xc7, 0xfc, 0xc9, 0x56, 0x48, 0x8f, 0xac, 0x2a, 0x2d, 0xbc, 0x08, 0xb6,
+            0x3a, 0x04,
         ]),
         "meater:",
         id_type::MEATER,
@@ -333,7 +336,10 @@ fn manufacturer<'a>(cid: u16, rest: &[u8], tx: Option<i8>, ref_rssi: i16, p: &mu
                 }
             } else if len >= 4 && rest[0] == 0x10 {
                 p.md_rssi = Some(ref_rssi);
-                p.propose(id_type::APPLE_NEARBY, IdSpec::AppleNearby { b: [rest[0], rest[1]], len, tx });
+                p.propose(
+                    id_type::APPLE_NEARBY,
+                    IdSpec::AppleNearby { b: [rest[0], rest[1]], len, tx },
+                );
             } else if len == 29 && rest[0] == 0x12 {
                 p.propose(id_type::FINDMY, IdSpec::Fixed("apple:findmy"));
             } else {
@@ -424,7 +430,12 @@ mod tests {
     use crate::domain::address::AddressType;
 
     fn adv() -> Advertisement {
-        Advertisement::new(0, Address::parse("4a:00:00:00:00:01").unwrap(), AddressType::Random, -60)
+        Advertisement::new(
+            0,
+            Address::parse("4a:00:00:00:00:01").unwrap(),
+            AddressType::Random,
+            -60,
+        )
     }
 
     fn best(a: &Advertisement) -> Option<(i16, String)> {
@@ -444,17 +455,24 @@ mod tests {
     #[test]
     fn a_26_byte_ibeacon_is_not_an_ibeacon() {
         let mut a = adv();
-        a.mfg.push((0x004c, hex::decode("0215ebefd08370a247c89837e7b5634df5257420591acb64").unwrap()));
+        a.mfg.push((
+            0x004c,
+            hex::decode("0215ebefd08370a247c89837e7b5634df5257420591acb64").unwrap(),
+        ));
         assert_eq!(best(&a), None);
     }
 
     #[test]
     fn ibeacon_power_is_the_calibrated_rssi_and_echo_lost_never_wins() {
         let mut a = adv();
-        a.mfg.push((0x004c, hex::decode("02152f234454cf6d4a0fadf2f4911ba9ffa600010002cc").unwrap()));
+        a.mfg
+            .push((0x004c, hex::decode("02152f234454cf6d4a0fadf2f4911ba9ffa600010002cc").unwrap()));
         let p = propose(&a, -65);
         assert_eq!(p.cal_rssi, Some(-52));
-        assert_eq!(best(&a), Some((180, "iBeacon:2f234454-cf6d-4a0f-adf2-f4911ba9ffa6-1-2".into())));
+        assert_eq!(
+            best(&a),
+            Some((180, "iBeacon:2f234454-cf6d-4a0f-adf2-f4911ba9ffa6-1-2".into()))
+        );
         a.mfg[0].1[22] = 3;
         assert_eq!(best(&a), None);
     }
@@ -486,7 +504,10 @@ mod tests {
         rest.extend_from_slice(&[0x11; 16]);
         rest.extend_from_slice(&[0, 1, 0, 2, 0xc5, 0]);
         a.mfg.push((0xbeac, rest));
-        assert_eq!(best(&a), Some((175, "altBeacon:11111111-1111-1111-1111-111111111111-1-2".into())));
+        assert_eq!(
+            best(&a),
+            Some((175, "altBeacon:11111111-1111-1111-1111-111111111111-1-2".into()))
+        );
     }
 
     #[test]

@@ -29,7 +29,9 @@ impl ReportGate {
     /// A gate for `id`, first eligible in its slot of the current `skip_ms` period.
     pub fn new(id: &str, wall_ms: u64, skip_ms: u64) -> ReportGate {
         let slot = (djb2(id) % 64) as u8;
-        let next_ms = if skip_ms == 0 { 0 } else { wall_ms / skip_ms * skip_ms + slot as u64 * skip_ms / 64 };
+        let next_ms = wall_ms
+            .checked_div(skip_ms)
+            .map_or(0, |periods| periods * skip_ms + slot as u64 * skip_ms / 64);
         ReportGate { next_ms, last_distance: None, slot }
     }
 
@@ -46,7 +48,8 @@ impl ReportGate {
             Some(last) => {
                 let moved = (distance - last).abs();
                 if p.skip_distance > 0.0 && moved >= p.skip_distance {
-                    let k = (2f32.powf(moved / p.skip_distance).round()).log2().floor().max(0.0) as i64;
+                    let k =
+                        (2f32.powf(moved / p.skip_distance).round()).log2().floor().max(0.0) as i64;
                     let max = p.max_divisor.max(2) as i64;
                     let divisor = (max - k).clamp(2, max) as u64;
                     p.skip_ms / divisor
@@ -95,7 +98,10 @@ mod tests {
         assert!(times.len() >= 5 && times.len() <= 7, "{times:?}");
         let slot = (djb2("iBeacon:x") % 64) as u64 * 5000 / 64;
         for t in &times[1..] {
-            assert!((slot..slot + 100).contains(&(t % 5000)), "first 100 ms step at or after the slot: {times:?}");
+            assert!(
+                (slot..slot + 100).contains(&(t % 5000)),
+                "first 100 ms step at or after the slot: {times:?}"
+            );
         }
     }
 

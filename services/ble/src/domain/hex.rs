@@ -16,7 +16,7 @@ fn nibble(c: u8) -> Option<u8> {
 /// Decodes hex digits (either case) into bytes.
 pub(crate) fn decode(s: &str) -> Result<Vec<u8>, FieldError> {
     let b = s.as_bytes();
-    if b.len() % 2 != 0 {
+    if !b.len().is_multiple_of(2) {
         return Err(FieldError::Hex);
     }
     let mut out = Vec::with_capacity(b.len() / 2);

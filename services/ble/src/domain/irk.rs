@@ -185,7 +185,10 @@ mod tests {
         t.insert(Irk([0; 16]));
         t.insert(Irk::parse(SPEC_IRK).unwrap());
         assert!(!t.insert(Irk([0; 16])));
-        assert_eq!(t.resolve(&Address::parse("70:81:94:0d:fb:aa").unwrap()), Irk::parse(SPEC_IRK).ok());
+        assert_eq!(
+            t.resolve(&Address::parse("70:81:94:0d:fb:aa").unwrap()),
+            Irk::parse(SPEC_IRK).ok()
+        );
         assert_eq!(t.resolve(&Address::parse("40:01:02:0a:c4:a6").unwrap()), Some(Irk([0; 16])));
         assert_eq!(t.resolve(&Address::parse("40:01:02:00:00:00").unwrap()), None);
     }

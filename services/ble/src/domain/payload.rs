@@ -152,8 +152,10 @@ mod tests {
 
     #[test]
     fn device_config_ignores_companion_extras() {
-        let c: DeviceConfig =
-            serde_json::from_str(r#"{"id":"phone:al","name":"Al","rssi@1m":-60,"x":1,"originalId":"irk:00"}"#).unwrap();
+        let c: DeviceConfig = serde_json::from_str(
+            r#"{"id":"phone:al","name":"Al","rssi@1m":-60,"x":1,"originalId":"irk:00"}"#,
+        )
+        .unwrap();
         assert_eq!(c.id.as_deref(), Some("phone:al"));
         assert_eq!(c.rssi_1m, Some(-60));
     }

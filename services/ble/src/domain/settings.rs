@@ -23,7 +23,9 @@ impl PrefixList {
     /// Whether `id` starts with one of the entries (ignoring ASCII case).
     pub fn matches(&self, id: &str) -> bool {
         let b = id.as_bytes();
-        self.lowered.iter().any(|p| b.len() >= p.len() && b[..p.len()].eq_ignore_ascii_case(p.as_bytes()))
+        self.lowered
+            .iter()
+            .any(|p| b.len() >= p.len() && b[..p.len()].eq_ignore_ascii_case(p.as_bytes()))
     }
 
     /// Whether `id` equals one of the entries (ignoring ASCII case).
@@ -153,7 +155,9 @@ impl NodeSettings {
             "skip_distance" => self.skip_distance = number(payload, 0.0, 100.0)? as f32,
             "skip_ms" => self.skip_ms = number(payload, 0.0, 3_600_000.0)? as u64,
             "max_divisor" => self.max_divisor = number(payload, 2.0, 10.0)? as u8,
-            "forget_ms" | "forget_after_ms" => self.forget_ms = number(payload, 1000.0, 86_400_000.0)? as u64,
+            "forget_ms" | "forget_after_ms" => {
+                self.forget_ms = number(payload, 1000.0, 86_400_000.0)? as u64
+            }
             "requery_ms" => {
                 self.requery_s = (number(payload, 30_000.0, 3_600_000.0)? / 1000.0) as u64;
                 return Ok(Echo);
@@ -162,7 +166,9 @@ impl NodeSettings {
                 let v = number(payload, 0.0, 100.0)? as f32;
                 self.count_enter = v;
             }
-            "count_exit" | "count_max_dist" => self.count_exit = number(payload, 0.0, 100.0)? as f32,
+            "count_exit" | "count_max_dist" => {
+                self.count_exit = number(payload, 0.0, 100.0)? as f32
+            }
             "count_ms" => self.count_ms = number(payload, 0.0, 86_400_000.0)? as u64,
             "include" => {
                 self.include = PrefixList::parse(payload);
@@ -185,7 +191,8 @@ impl NodeSettings {
                 return Ok(Echo);
             }
             "known_irks" => {
-                let irks = payload.split_whitespace().map(Irk::parse).collect::<Result<Vec<_>, _>>()?;
+                let irks =
+                    payload.split_whitespace().map(Irk::parse).collect::<Result<Vec<_>, _>>()?;
                 self.known_irks = irks;
                 self.known_irks_raw = payload.trim().to_string();
                 return Ok(Irks);
@@ -233,7 +240,8 @@ impl<'a> SetTopic<'a> {
     pub fn parse(topic: &'a str) -> Option<SetTopic<'a>> {
         let rest = topic.strip_prefix("espresense/rooms/")?.strip_suffix("/set")?;
         let (room, key) = rest.split_once('/')?;
-        (!room.is_empty() && !key.is_empty() && !key.contains('/')).then_some(SetTopic { room, key })
+        (!room.is_empty() && !key.is_empty() && !key.contains('/'))
+            .then_some(SetTopic { room, key })
     }
 
     /// Whether the command is for the node in `room` (its slug), directly or via the `*` room.
@@ -263,7 +271,10 @@ mod tests {
     fn invalid_values_are_rejected_and_leave_the_setting_unchanged() {
         let mut s = NodeSettings::default();
         assert_eq!(s.apply("absorption", "abc"), Err(SettingError::NotANumber));
-        assert_eq!(s.apply("absorption", "9"), Err(SettingError::OutOfRange { min: 1.0, max: 5.0 }));
+        assert_eq!(
+            s.apply("absorption", "9"),
+            Err(SettingError::OutOfRange { min: 1.0, max: 5.0 })
+        );
         assert_eq!(s.apply("absorption", "NaN"), Err(SettingError::NotANumber));
         assert!(s.apply("known_irks", "irk:00 zz").is_err());
         assert_eq!(s.apply("nonsense", "1"), Err(SettingError::UnknownKey));

@@ -34,6 +34,8 @@ impl Now {
 pub struct DeviceReport {
     /// The id, the topic's `<id>` segment.
     pub id: String,
+    /// The id's idType (not in the v4 payload; for logs and tests).
+    pub id_type: i16,
     /// The payload.
     pub payload: DevicePayload,
 }
@@ -227,12 +229,17 @@ impl Tracker {
         if dev.id_type <= id_type::RAND_MAC || dev.hidden || !in_range {
             return None;
         }
-        let params = GateParams { skip_ms: s.skip_ms, skip_distance: s.skip_distance, max_divisor: s.max_divisor };
+        let params = GateParams {
+            skip_ms: s.skip_ms,
+            skip_distance: s.skip_distance,
+            max_divisor: s.max_divisor,
+        };
         if !dev.gate.try_report(est.distance, now.wall_ms, &params) {
             return None;
         }
         self.stats.reported += 1;
         let sensor = dev.sensor.as_deref().copied().unwrap_or_default();
+        let spread = dev.window.spread(rssi_1m as f32, s.absorption);
         let payload = DevicePayload {
             mac: dev.mac.to_hex(),
             id: dev.id.clone(),
@@ -240,9 +247,9 @@ impl Tracker {
             rssi_1m,
             rssi: est.rssi,
             rx_adj: s.rx_adj_rssi,
-            rssi_var: est.rssi_var,
+            rssi_var: spread.rssi_var,
             distance: est.distance,
-            var: est.var,
+            var: spread.var,
             close: dev.close,
             interval_ms: now.mono_ms.saturating_sub(dev.first_seen_ms) / dev.seen.max(1) as u64,
             mv: sensor.mv,
@@ -250,7 +257,7 @@ impl Tracker {
             temp: sensor.temp,
             rh: sensor.rh,
         };
-        Some(DeviceReport { id: dev.id.clone(), payload })
+        Some(DeviceReport { id: dev.id.clone(), id_type: dev.id_type, payload })
     }
 
     /// Periodic housekeeping (call every ≤ 5 s): forgets devices unseen for `forget_ms`, stops
@@ -275,7 +282,12 @@ impl Tracker {
     }
 
     /// Applies a `/set` command for this node; on error nothing changes.
-    pub fn apply_setting(&mut self, key: &str, payload: &str, now: Now) -> Result<SettingChange, Error> {
+    pub fn apply_setting(
+        &mut self,
+        key: &str,
+        payload: &str,
+        now: Now,
+    ) -> Result<SettingChange, Error> {
         let change = self
             .settings
             .apply(key, payload)
@@ -346,7 +358,9 @@ impl Tracker {
             DeviceKey::Addr(_) if s.known_macs.contains_exact(&mac_hex) => {
                 (format!("known:{mac_hex}"), id_type::KNOWN_MAC)
             }
-            DeviceKey::Addr(_) if adv.addr_type == AddressType::Public => (mac_hex, id_type::PUBLIC_MAC),
+            DeviceKey::Addr(_) if adv.addr_type == AddressType::Public => {
+                (mac_hex, id_type::PUBLIC_MAC)
+            }
             DeviceKey::Addr(a) if a.is_static_random() => (mac_hex, id_type::RAND_STATIC_MAC),
             DeviceKey::Addr(_) => (mac_hex, id_type::RAND_MAC),
         };
@@ -388,8 +402,11 @@ impl Tracker {
         if self.devices.len() < self.capacity {
             return;
         }
-        let mut order: Vec<((bool, u64), DeviceKey)> =
-            self.devices.iter().map(|(k, d)| ((d.id_type > id_type::RAND_MAC, d.last_seen_ms), *k)).collect();
+        let mut order: Vec<((bool, u64), DeviceKey)> = self
+            .devices
+            .iter()
+            .map(|(k, d)| ((d.id_type > id_type::RAND_MAC, d.last_seen_ms), *k))
+            .collect();
         let n = (self.capacity / 8).max(1);
         order.select_nth_unstable_by_key(n - 1, |(rank, _)| *rank);
         for (_, k) in &order[..n] {
@@ -422,7 +439,14 @@ impl Tracker {
                 if !self.devices.contains_key(&key) {
                     if id_type::KNOWN_IRK > dev.id_type {
                         let now = Now { mono_ms: dev.last_seen_ms, wall_ms: 0 };
-                        set_id(&mut dev, irk.to_id(), id_type::KNOWN_IRK, &self.settings, &self.configs, now);
+                        set_id(
+                            &mut dev,
+                            irk.to_id(),
+                            id_type::KNOWN_IRK,
+                            &self.settings,
+                            &self.configs,
+                            now,
+                        );
                     }
                     self.devices.insert(key, dev);
                 }
@@ -436,7 +460,9 @@ impl Tracker {
         for dev in self.devices.values_mut() {
             let own = dev.own_id.take().map(String::from).unwrap_or_else(|| dev.id.clone());
             let mac_hex = dev.mac.to_hex();
-            let (own, t) = if dev.id_type < id_type::KNOWN_MAC && s.known_macs.contains_exact(&mac_hex) {
+            let (own, t) = if dev.id_type < id_type::KNOWN_MAC
+                && s.known_macs.contains_exact(&mac_hex)
+            {
                 (format!("known:{mac_hex}"), id_type::KNOWN_MAC)
             } else {
                 let t = if dev.id_type == id_type::ALIAS { own_type(&own) } else { dev.id_type };
@@ -485,7 +511,8 @@ fn set_id(
         }
         _ => (id, t, None),
     };
-    dev.cfg_rssi = cfg.and_then(|c| c.rssi_1m).or_else(|| configs.get(&new_id).and_then(|c| c.rssi_1m));
+    dev.cfg_rssi =
+        cfg.and_then(|c| c.rssi_1m).or_else(|| configs.get(&new_id).and_then(|c| c.rssi_1m));
     match cfg.and_then(|c| c.name.clone()) {
         Some(name) => {
             dev.name = Some(name);
@@ -493,7 +520,8 @@ fn set_id(
         }
         None => dev.cfg_name = false,
     }
-    dev.hidden = (!s.include.is_empty() && !s.include.matches(&new_id)) || s.exclude.matches(&new_id);
+    dev.hidden =
+        (!s.include.is_empty() && !s.include.matches(&new_id)) || s.exclude.matches(&new_id);
     dev.countable = s.count_ids.matches(&new_id);
     if !dev.countable {
         dev.counting = false;
@@ -520,7 +548,8 @@ mod tests {
 
     fn ibeacon(addr: &str, rssi: i8, ts: u64) -> Advertisement {
         let mut a = adv(addr, AddressType::Random, rssi, ts);
-        a.mfg.push((0x004c, hex::decode("02152f234454cf6d4a0fadf2f4911ba9ffa600010002cc").unwrap()));
+        a.mfg
+            .push((0x004c, hex::decode("02152f234454cf6d4a0fadf2f4911ba9ffa600010002cc").unwrap()));
         a
     }
 
@@ -541,7 +570,10 @@ mod tests {
     #[test]
     fn a_random_mac_without_a_better_id_is_never_reported() {
         let mut t = Tracker::new(settings(), 100);
-        assert!(t.handle(&adv("5a:00:00:00:00:01", AddressType::Random, -50, 0), Now::from_wall(0)).is_none());
+        assert!(
+            t.handle(&adv("5a:00:00:00:00:01", AddressType::Random, -50, 0), Now::from_wall(0))
+                .is_none()
+        );
         assert_eq!(t.len(), 1);
     }
 
@@ -562,8 +594,12 @@ mod tests {
     fn a_rotating_private_address_keeps_its_irk_identity_and_filter_state() {
         let s = NodeSettings { known_irks: vec![Irk::parse(SPEC_IRK).unwrap()], ..settings() };
         let mut t = Tracker::new(s, 100);
-        let r1 = t.handle(&adv("70:81:94:0d:fb:aa", AddressType::Random, -70, 0), Now::from_wall(0)).unwrap();
-        let r2 = t.handle(&adv("40:01:02:b2:12:da", AddressType::Random, -70, 1000), Now::from_wall(1000)).unwrap();
+        let r1 = t
+            .handle(&adv("70:81:94:0d:fb:aa", AddressType::Random, -70, 0), Now::from_wall(0))
+            .unwrap();
+        let r2 = t
+            .handle(&adv("40:01:02:b2:12:da", AddressType::Random, -70, 1000), Now::from_wall(1000))
+            .unwrap();
         assert_eq!(r1.id, format!("irk:{SPEC_IRK}"));
         assert_eq!(r2.id, r1.id);
         assert_eq!(r2.payload.mac, "400102b212da");
@@ -576,8 +612,12 @@ mod tests {
         let mut t = Tracker::new(settings(), 100);
         let a = adv("70:81:94:0d:fb:aa", AddressType::Random, -70, 0);
         assert!(t.handle(&a, Now::from_wall(0)).is_none());
-        t.apply_device_config(&format!("irk:{SPEC_IRK}"), br#"{"id":"phone:al","name":"Al"}"#, Now::from_wall(1))
-            .unwrap();
+        t.apply_device_config(
+            &format!("irk:{SPEC_IRK}"),
+            br#"{"id":"phone:al","name":"Al"}"#,
+            Now::from_wall(1),
+        )
+        .unwrap();
         let r = t.handle(&a, Now::from_wall(2)).unwrap();
         assert_eq!(r.id, "phone:al");
         assert_eq!(r.payload.name.as_deref(), Some("Al"));
@@ -587,7 +627,9 @@ mod tests {
     fn known_irks_set_takes_effect_without_restart() {
         let mut t = Tracker::new(settings(), 100);
         t.apply_setting("known_irks", &format!("irk:{SPEC_IRK}"), Now::from_wall(0)).unwrap();
-        let r = t.handle(&adv("70:81:94:0d:fb:aa", AddressType::Random, -70, 0), Now::from_wall(0)).unwrap();
+        let r = t
+            .handle(&adv("70:81:94:0d:fb:aa", AddressType::Random, -70, 0), Now::from_wall(0))
+            .unwrap();
         assert_eq!(r.id, format!("irk:{SPEC_IRK}"));
     }
 
@@ -595,7 +637,12 @@ mod tests {
     fn an_alias_renames_and_a_deleted_config_restores_the_id() {
         let mut t = Tracker::new(settings(), 100);
         let id = "iBeacon:2f234454-cf6d-4a0f-adf2-f4911ba9ffa6-1-2";
-        t.apply_device_config(id, br#"{"id":"keys","name":"Keys","rssi@1m":-60}"#, Now::from_wall(0)).unwrap();
+        t.apply_device_config(
+            id,
+            br#"{"id":"keys","name":"Keys","rssi@1m":-60}"#,
+            Now::from_wall(0),
+        )
+        .unwrap();
         let r = t.handle(&ibeacon("5a:00:00:00:00:01", -60, 0), Now::from_wall(0)).unwrap();
         assert_eq!((r.id.as_str(), r.payload.rssi_1m), ("keys", -60));
         t.apply_device_config(id, b"", Now::from_wall(1)).unwrap();
@@ -635,7 +682,10 @@ mod tests {
         t.handle(&ibeacon("5a:00:00:00:00:01", -52, 20_000), Now::from_wall(20_000));
         assert_eq!(t.tick(Now::from_wall(20_000)).count, 1);
         for i in 1..40 {
-            t.handle(&ibeacon("5a:00:00:00:00:01", -80, 20_000 + i * 100), Now::from_wall(20_000 + i * 100));
+            t.handle(
+                &ibeacon("5a:00:00:00:00:01", -80, 20_000 + i * 100),
+                Now::from_wall(20_000 + i * 100),
+            );
         }
         assert_eq!(t.tick(Now::from_wall(24_000)).count, 0, "beyond count_exit");
     }
@@ -663,7 +713,9 @@ mod tests {
             t.handle(&a, Now::from_wall(1 + i as u64));
             assert!(t.len() <= 1000);
         }
-        assert!(t.handle(&ibeacon("5a:00:00:00:00:01", -52, 20_000), Now::from_wall(20_000)).is_some());
+        assert!(
+            t.handle(&ibeacon("5a:00:00:00:00:01", -52, 20_000), Now::from_wall(20_000)).is_some()
+        );
         assert_eq!(t.take_stats().seen, 10_001);
     }
 

@@ -137,7 +137,13 @@ mod tests {
 
     #[test]
     fn malformed_uuids_are_rejected() {
-        for s in ["", "18", "180g", "6acc5540e631-4069-944d-b8ca7598ad50-", "6acc5540-e631-4069-944d-b8ca7598ad5z"] {
+        for s in [
+            "",
+            "18",
+            "180g",
+            "6acc5540e631-4069-944d-b8ca7598ad50-",
+            "6acc5540-e631-4069-944d-b8ca7598ad5z",
+        ] {
             assert_eq!(BleUuid::parse(s), Err(FieldError::Uuid), "{s}");
         }
     }

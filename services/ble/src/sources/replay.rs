@@ -50,7 +50,15 @@ pub struct ReplaySource<R> {
 impl<R: BufRead> ReplaySource<R> {
     /// Replays lines from `reader`; `path` names it in errors.
     pub fn new(reader: R, path: impl Into<String>, speed: Speed) -> ReplaySource<R> {
-        ReplaySource { reader, path: path.into(), speed, line_no: 0, buf: String::new(), start: None, rejected: 0 }
+        ReplaySource {
+            reader,
+            path: path.into(),
+            speed,
+            line_no: 0,
+            buf: String::new(),
+            start: None,
+            rejected: 0,
+        }
     }
 
     /// Lines rejected so far.
@@ -101,7 +109,9 @@ impl<R: BufRead + Send> AdvertisementSource for ReplaySource<R> {
                 let due = self.due(adv.ts_ms, f);
                 tokio::time::sleep_until(due).await;
             }
-            (Some(_), Speed::Max) if self.line_no % 256 == 0 => tokio::task::yield_now().await,
+            (Some(_), Speed::Max) if self.line_no.is_multiple_of(256) => {
+                tokio::task::yield_now().await
+            }
             _ => {}
         }
         Ok(ev)
@@ -140,7 +150,9 @@ mod tests {
             Some(SourceEvent::Rejected(Error::TraceLine { line, .. })) => assert_eq!(line, 2),
             other => panic!("expected a rejected line, got {other:?}"),
         }
-        assert!(matches!(r.next_unpaced().unwrap(), Some(SourceEvent::Advert(a)) if a.ts_ms == 3000));
+        assert!(
+            matches!(r.next_unpaced().unwrap(), Some(SourceEvent::Advert(a)) if a.ts_ms == 3000)
+        );
         assert!(r.next_unpaced().unwrap().is_none());
         assert_eq!(r.rejected(), 1);
     }

@@ -213,11 +213,26 @@ mod tests {
         let cases = [
             ("not json", FieldError::Json),
             (r#"{"ts_ms":1,"addr":"zz","addr_type":"public","rssi":-1}"#, FieldError::Address),
-            (r#"{"ts_ms":1,"addr":"aa:bb:cc:dd:ee:ff","addr_type":"x","rssi":-1}"#, FieldError::AddressType),
-            (r#"{"ts_ms":1,"addr":"aa:bb:cc:dd:ee:ff","addr_type":"public","rssi":-300}"#, FieldError::Range),
-            (r#"{"ts_ms":1,"addr":"aa:bb:cc:dd:ee:ff","addr_type":"public","rssi":-1,"mfg":{"4c":"00"}}"#, FieldError::CompanyId),
-            (r#"{"ts_ms":1,"addr":"aa:bb:cc:dd:ee:ff","addr_type":"public","rssi":-1,"mfg":{"004c":"0"}}"#, FieldError::Hex),
-            (r#"{"ts_ms":1,"addr":"aa:bb:cc:dd:ee:ff","addr_type":"public","rssi":-1,"uuids":["18"]}"#, FieldError::Uuid),
+            (
+                r#"{"ts_ms":1,"addr":"aa:bb:cc:dd:ee:ff","addr_type":"x","rssi":-1}"#,
+                FieldError::AddressType,
+            ),
+            (
+                r#"{"ts_ms":1,"addr":"aa:bb:cc:dd:ee:ff","addr_type":"public","rssi":-300}"#,
+                FieldError::Range,
+            ),
+            (
+                r#"{"ts_ms":1,"addr":"aa:bb:cc:dd:ee:ff","addr_type":"public","rssi":-1,"mfg":{"4c":"00"}}"#,
+                FieldError::CompanyId,
+            ),
+            (
+                r#"{"ts_ms":1,"addr":"aa:bb:cc:dd:ee:ff","addr_type":"public","rssi":-1,"mfg":{"004c":"0"}}"#,
+                FieldError::Hex,
+            ),
+            (
+                r#"{"ts_ms":1,"addr":"aa:bb:cc:dd:ee:ff","addr_type":"public","rssi":-1,"uuids":["18"]}"#,
+                FieldError::Uuid,
+            ),
         ];
         for (line, want) in cases {
             assert_eq!(parse_line(line), Err(want), "{line}");

@@ -1,0 +1,1 @@
+//! BlueZ through bluer (feature `bluez`).
