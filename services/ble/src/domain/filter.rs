@@ -16,10 +16,16 @@ pub fn distance_m(rssi_1m: f32, rssi: f32, absorption: f32) -> f32 {
     10f32.powf((rssi_1m - rssi) / (10.0 * absorption))
 }
 
+/// 8 bytes: the time is kept as wrapping `u32` milliseconds, compared with `wrapping_sub`, which
+/// is exact for ages under 49 days (samples leave after 15 s, devices after `forget_ms`).
 #[derive(Debug, Clone, Copy)]
 struct Sample {
-    t_ms: u64,
+    t_ms: u32,
     rssi: i16,
+}
+
+fn age_ms(now_ms: u64, t_ms: u32) -> u32 {
+    (now_ms as u32).wrapping_sub(t_ms)
 }
 
 /// What the filter says about a device now: enough for the report decision.
@@ -75,14 +81,14 @@ impl RssiWindow {
         while self.samples.len() >= self.cap as usize {
             self.samples.pop_front();
         }
-        self.samples.push_back(Sample { t_ms: now_ms, rssi: rssi_adj });
+        self.samples.push_back(Sample { t_ms: now_ms as u32, rssi: rssi_adj });
         if self.samples.capacity() > 2 * (self.cap as usize).max(8) {
             self.samples.shrink_to(self.cap as usize);
         }
     }
 
     fn prune(&mut self, now_ms: u64) {
-        while self.samples.front().is_some_and(|s| now_ms.saturating_sub(s.t_ms) > WINDOW_MS) {
+        while self.samples.front().is_some_and(|s| age_ms(now_ms, s.t_ms) as u64 > WINDOW_MS) {
             self.samples.pop_front();
         }
     }

@@ -112,7 +112,8 @@ pub struct Tracker {
     irks: IrkTable,
     config_irks: Vec<Irk>,
     configs: HashMap<String, DeviceConfig>,
-    devices: HashMap<DeviceKey, Device>,
+    /// Boxed so empty buckets cost a key and a pointer, not a whole device.
+    devices: HashMap<DeviceKey, Box<Device>>,
     resolved: HashMap<Address, Irk>,
     capacity: usize,
     stats: Stats,
@@ -127,7 +128,9 @@ impl Tracker {
             irks: IrkTable::default(),
             config_irks: Vec::new(),
             configs: HashMap::new(),
-            devices: HashMap::with_capacity(capacity),
+            // Twice the bound: churn leaves tombstones, and hashbrown rehashes in place (instead
+            // of doubling the table) only while the table is at most half full.
+            devices: HashMap::with_capacity(capacity * 2),
             resolved: HashMap::with_capacity(capacity / 4),
             capacity,
             stats: Stats::default(),
@@ -173,7 +176,7 @@ impl Tracker {
         if !self.devices.contains_key(&key) {
             self.make_room(now);
             let dev = self.new_device(key, adv, now);
-            self.devices.insert(key, dev);
+            self.devices.insert(key, Box::new(dev));
             self.stats.seen += 1;
         }
         let s = &self.settings;
