@@ -2,3 +2,5 @@
 
 // The shared test vectors (`shared/testdata/ble/vectors.jsonl`) as one table-driven test per kind.
 mod vectors;
+// Property tests: the parsers, the tracker and the settings never panic on any input.
+mod props;
