@@ -1,12 +1,18 @@
 //! Property tests: no input makes the parsers or the tracker panic.
 
 use proptest::prelude::*;
-use roomsense_ble::{Address, AddressType, Advertisement, NodeSettings, Now, Tracker, parse_ad_into, parse_line};
+use roomsense_ble::{
+    Address, AddressType, Advertisement, NodeSettings, Now, Tracker, parse_ad_into, parse_line,
+};
 
 fn ad_structure() -> impl Strategy<Value = Vec<u8>> {
     // Mostly well-formed structures of interesting types, with random lengths and contents.
-    (prop::sample::select(vec![0x01u8, 0x02, 0x03, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x16, 0x20, 0x21, 0xff, 0x42]),
-        prop::collection::vec(any::<u8>(), 0..40))
+    (
+        prop::sample::select(vec![
+            0x01u8, 0x02, 0x03, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x16, 0x20, 0x21, 0xff, 0x42,
+        ]),
+        prop::collection::vec(any::<u8>(), 0..40),
+    )
         .prop_map(|(t, d)| {
             let mut v = vec![(d.len() + 1) as u8, t];
             v.extend(d);
