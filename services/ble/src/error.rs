@@ -142,4 +142,8 @@ pub enum Error {
     #[cfg(feature = "bluez")]
     #[error("bluez: {0}")]
     Bluez(#[from] bluer::Error),
+    /// The system D-Bus connection failed (is dbus-daemon running, may we connect?).
+    #[cfg(feature = "bluez")]
+    #[error("system d-bus: {0}")]
+    Dbus(String),
 }

@@ -45,3 +45,5 @@ pub use error::{AdError, Error, FieldError, IrkError, SettingError};
 pub use sources::replay::{ReplaySource, Speed};
 pub use sources::trace::{TraceWriter, format_line, parse_line};
 pub use sources::{AdvertisementSource, SourceEvent};
+#[cfg(feature = "bluez")]
+pub use sources::{BluezOptions, BluezSource, BluezStats};

@@ -6,6 +6,8 @@ pub(crate) mod trace;
 
 #[cfg(feature = "bluez")]
 pub(crate) mod bluez;
+#[cfg(feature = "bluez")]
+pub use bluez::{BluezOptions, BluezSource, BluezStats};
 
 use std::future::Future;
 
