@@ -211,18 +211,38 @@ impl BluezSource {
         let Some(name) = self.adapter_name.clone() else { return };
         let Ok(adapter) = self.session.adapter(&name) else { return };
         let Ok(device) = adapter.device(addr) else { return };
-        // One GetAll per new device object; every later advert comes from the signals.
-        let props = match device.all_properties().await {
-            Ok(p) => p,
-            Err(e) => {
-                tracing::trace!(error = %e, "device vanished before its properties were read");
-                return;
-            }
-        };
+        // Subscribe first so no change is lost, then read the advertising properties once (a
+        // handful of Gets per new device object); every later advert comes from the signals.
         let events = match device.events().await {
             Ok(ev) => ev,
             Err(_) => return,
         };
+        let mut props = Vec::with_capacity(7);
+        match device.address_type().await {
+            Ok(t) => props.push(DeviceProperty::AddressType(t)),
+            Err(e) => {
+                tracing::trace!(error = %e, "device vanished before its properties were read");
+                return;
+            }
+        }
+        if let Ok(Some(v)) = device.rssi().await {
+            props.push(DeviceProperty::Rssi(v));
+        }
+        if let Ok(Some(v)) = device.name().await {
+            props.push(DeviceProperty::Name(v));
+        }
+        if let Ok(Some(v)) = device.tx_power().await {
+            props.push(DeviceProperty::TxPower(v));
+        }
+        if let Ok(Some(v)) = device.uuids().await {
+            props.push(DeviceProperty::Uuids(v));
+        }
+        if let Ok(Some(v)) = device.manufacturer_data().await {
+            props.push(DeviceProperty::ManufacturerData(v));
+        }
+        if let Ok(Some(v)) = device.service_data().await {
+            props.push(DeviceProperty::ServiceData(v));
+        }
         if self.cache.len() >= self.opts.max_devices {
             self.evict_oldest();
         }
