@@ -23,12 +23,15 @@
 //! - `domain/payload.rs`: device, telemetry and device-config JSON.
 //! - `domain/tracker.rs`: the per-node state machine and bounded device table.
 //! - `sources/`: the source trait, trace replay and writer, the bluer backend (feature `bluez`).
+//! - `config.rs`: the `[ble]` config section and its validation.
 //! - `error.rs`: the crate's errors.
 
+mod config;
 mod domain;
 mod error;
 mod sources;
 
+pub use config::{BleConfig, ConfigProblem, ValidBleConfig};
 pub use domain::ad::{AdStructures, parse_ad_into};
 pub use domain::address::{Address, AddressType};
 pub use domain::advert::Advertisement;

@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::value::RawValue;
 
+use super::tracker::{Stats, TickOutcome};
+
 /// Serialises a number with exactly two decimals as a raw JSON number (`serialized(String(x,2))`).
 fn two_dp<S: Serializer>(v: &f32, s: S) -> Result<S::Ok, S::Error> {
     if !v.is_finite() {
@@ -106,6 +108,31 @@ pub struct TelemetryPayload {
     pub fingerprints: u64,
 }
 
+impl TelemetryPayload {
+    /// Builds the telemetry from the tracker's counters (taken since the last telemetry) and the
+    /// last tick; `count` appears only when `count_ids` is set, as in the firmware.
+    pub fn new(
+        stats: &Stats,
+        tick: &TickOutcome,
+        count_ids_set: bool,
+        uptime_s: u64,
+        ip: Option<String>,
+    ) -> Self {
+        TelemetryPayload {
+            ip,
+            uptime: uptime_s,
+            firm: "roomsense".into(),
+            ver: env!("CARGO_PKG_VERSION").into(),
+            count: count_ids_set.then_some(tick.count),
+            adverts: stats.adverts,
+            seen: stats.seen,
+            reported: stats.reported,
+            rejected: stats.rejected,
+            fingerprints: tick.tracked as u64,
+        }
+    }
+}
+
 /// `espresense/settings/<id>/config`: an alias and calibration for one device id. Unknown keys
 /// (Companion's `x`, `y`, `z`, `originalId`) are ignored, as the firmware does.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -148,6 +175,17 @@ mod tests {
             p.to_json(),
             r#"{"mac":"7081940dfbaa","id":"irk:ec0234a357c8ad05341010a60a397d9b","rssi@1m":-65,"rssi":-71.42,"rxAdj":0,"rssiVar":3.00,"distance":1.67,"var":0.21,"int":1130}"#
         );
+    }
+
+    #[test]
+    fn telemetry_has_count_only_when_counting_is_configured() {
+        let stats = Stats { adverts: 10, seen: 2, reported: 3, ..Stats::default() };
+        let tick = TickOutcome { count: 1, tracked: 2 };
+        let json =
+            serde_json::to_string(&TelemetryPayload::new(&stats, &tick, false, 5, None)).unwrap();
+        assert!(!json.contains("count") && json.contains(r#""adverts":10"#), "{json}");
+        let t = TelemetryPayload::new(&stats, &tick, true, 5, Some("10.0.0.2".into()));
+        assert_eq!(t.count, Some(1));
     }
 
     #[test]

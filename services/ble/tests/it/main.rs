@@ -4,3 +4,5 @@
 mod vectors;
 // Property tests: the parsers, the tracker and the settings never panic on any input.
 mod props;
+// A real-world-shaped trace through the writer, the replay and the tracker.
+mod replay;
