@@ -15,6 +15,7 @@
 //! # Layout
 //! - `domain/ad.rs`: AD-structure parser; `advert.rs`: the decoded advertisement;
 //!   `address.rs`, `uuid.rs`: addresses and UUIDs; `hex.rs`, `text.rs`: formatting helpers.
+//! - `domain/beacon.rs`: the node's own ESPresense iBeacon and its `node:<room>` config.
 //! - `domain/fingerprint.rs`: the ESPresense id ladder and rssi@1m hints.
 //! - `domain/irk.rs`: IRKs, the `ah` function, resolution.
 //! - `domain/filter.rs`: the 15 s Tukey-fenced RSSI window and the distance model.
@@ -35,6 +36,7 @@ pub use config::{BleConfig, ConfigProblem, ValidBleConfig};
 pub use domain::ad::{AdStructures, parse_ad_into};
 pub use domain::address::{Address, AddressType};
 pub use domain::advert::Advertisement;
+pub use domain::beacon::{NODE_BEACON_UUID, NodeBeacon};
 pub use domain::filter::{Estimate, RssiWindow, Spread, distance_m};
 pub use domain::fingerprint::{IdSpec, Proposal, SensorReading, default_rssi_1m, id_type, propose};
 pub use domain::gate::{GateParams, ReportGate, djb2};

@@ -4,6 +4,7 @@
 pub(crate) mod ad;
 pub(crate) mod address;
 pub(crate) mod advert;
+pub(crate) mod beacon;
 pub(crate) mod filter;
 pub(crate) mod fingerprint;
 pub(crate) mod gate;

@@ -471,14 +471,11 @@ impl Tracker {
                 let t = if dev.id_type == id_type::ALIAS { own_type(&own) } else { dev.id_type };
                 (own, t)
             };
-            let (old_id, old_name) = (dev.id.clone(), dev.cfg_name);
+            let had_cfg_name = dev.cfg_name;
+            // set_id keeps the gate (slot, last reported distance) when the id is unchanged.
             set_id(dev, own, t, s, &self.configs, now);
-            if old_name && !dev.cfg_name {
+            if had_cfg_name && !dev.cfg_name {
                 dev.name = None;
-            }
-            if dev.id == old_id {
-                // Same id: keep the gate (slot and last reported distance).
-                continue;
             }
         }
     }

@@ -167,6 +167,24 @@ impl BluezSource {
         self.last_advert
     }
 
+    /// Advertises the node's ESPresense iBeacon (non-connectable broadcast) on the adapter;
+    /// advertising stops when the handle is dropped. Re-call after a bluetoothd restart.
+    pub async fn advertise_node_beacon(
+        &self,
+        beacon: &crate::domain::beacon::NodeBeacon,
+    ) -> Result<bluer::adv::AdvertisementHandle, Error> {
+        let adapter = match &self.adapter_name {
+            Some(name) => self.session.adapter(name)?,
+            None => self.session.default_adapter().await?,
+        };
+        let adv = bluer::adv::Advertisement {
+            advertisement_type: bluer::adv::Type::Broadcast,
+            manufacturer_data: [(0x004c, beacon.manufacturer_data())].into_iter().collect(),
+            ..bluer::adv::Advertisement::default()
+        };
+        Ok(adapter.advertise(adv).await?)
+    }
+
     async fn arm(&mut self) -> Result<(), Error> {
         let adapter = match &self.opts.adapter {
             Some(name) => self.session.adapter(name)?,
