@@ -35,6 +35,12 @@ impl ReportGate {
         ReportGate { next_ms, last_distance: None, slot }
     }
 
+    /// Whether any report could go out at `wall_ms`, whatever the movement (the earliest early
+    /// report is `skip_ms / 2` before the slot): lets the caller skip the filter's work.
+    pub fn could_fire(&self, wall_ms: u64, skip_ms: u64) -> bool {
+        skip_ms == 0 || wall_ms + skip_ms / 2 >= self.next_ms
+    }
+
     /// Whether a report of `distance` may go out at `wall_ms`; if so, records it and schedules the
     /// next slot.
     pub fn try_report(&mut self, distance: f32, wall_ms: u64, p: &GateParams) -> bool {

@@ -206,6 +206,12 @@ impl Tracker {
         }
 
         dev.window.add(adv.rssi as i16 - s.rx_adj_rssi, now.mono_ms);
+        // The estimate (a sort of the window) is needed only to count or to report; most adverts
+        // of a reported device arrive while its gate cannot fire, and random MACs never report.
+        let reportable = dev.id_type > id_type::RAND_MAC && !dev.hidden;
+        if !dev.countable && !(reportable && dev.gate.could_fire(now.wall_ms, s.skip_ms)) {
+            return None;
+        }
         let rssi_1m = dev
             .cfg_rssi
             .or(dev.cal_rssi)
@@ -229,7 +235,7 @@ impl Tracker {
 
         let in_range =
             s.max_distance <= 0.0 || est.distance <= s.max_distance || dev.id.starts_with("node:");
-        if dev.id_type <= id_type::RAND_MAC || dev.hidden || !in_range {
+        if !reportable || !in_range {
             return None;
         }
         let params = GateParams {
