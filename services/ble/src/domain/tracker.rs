@@ -209,7 +209,9 @@ impl Tracker {
         // The estimate (a sort of the window) is needed only to count or to report; most adverts
         // of a reported device arrive while its gate cannot fire, and random MACs never report.
         let reportable = dev.id_type > id_type::RAND_MAC && !dev.hidden;
-        if !dev.countable && !(reportable && dev.gate.could_fire(now.wall_ms, s.skip_ms)) {
+        let needs_estimate =
+            dev.countable || (reportable && dev.gate.could_fire(now.wall_ms, s.skip_ms));
+        if !needs_estimate {
             return None;
         }
         let rssi_1m = dev
