@@ -275,8 +275,9 @@ pub fn propose(adv: &Advertisement, ref_rssi: i16) -> Proposal<'_> {
     let tx = adv.tx_power;
     let ref_tx = tx.map(|t| ref_rssi + t as i16);
 
+    // kebabify keeps [a-z0-9_]: a name with none of them yields no id (checked without allocating).
     if let Some(name) = adv.name.as_deref()
-        && !kebabify(name).is_empty()
+        && name.bytes().any(|b| b.is_ascii_alphanumeric() || b == b'_')
     {
         p.propose(id_type::NAME, IdSpec::Name(name));
     }

@@ -82,8 +82,8 @@ struct Device {
     mac: Address,
     id: String,
     id_type: i16,
-    /// The id the device derived itself, when `id` is an alias from a device config.
-    own_id: Option<Box<str>>,
+    /// The id (and its idType) the device derived itself, when `id` is an alias from a config.
+    own_id: Option<(Box<str>, i16)>,
     name: Option<String>,
     cfg_name: bool,
     cfg_rssi: Option<i16>,
@@ -469,15 +469,16 @@ impl Tracker {
     fn refresh_ids(&mut self, now: Now) {
         let s = &self.settings;
         for dev in self.devices.values_mut() {
-            let own = dev.own_id.take().map(String::from).unwrap_or_else(|| dev.id.clone());
+            let (own, own_type) = match dev.own_id.take() {
+                Some((id, t)) => (String::from(id), t),
+                None => (dev.id.clone(), dev.id_type),
+            };
             let mac_hex = dev.mac.to_hex();
-            let (own, t) = if dev.id_type < id_type::KNOWN_MAC
-                && s.known_macs.contains_exact(&mac_hex)
+            let (own, t) = if own_type < id_type::KNOWN_MAC && s.known_macs.contains_exact(&mac_hex)
             {
                 (format!("known:{mac_hex}"), id_type::KNOWN_MAC)
             } else {
-                let t = if dev.id_type == id_type::ALIAS { own_type(&own) } else { dev.id_type };
-                (own, t)
+                (own, own_type)
             };
             let had_cfg_name = dev.cfg_name;
             // set_id keeps the gate (slot, last reported distance) when the id is unchanged.
@@ -486,19 +487,6 @@ impl Tracker {
                 dev.name = None;
             }
         }
-    }
-}
-
-/// The idType of an id the device derived itself, recovered when an alias is removed.
-fn own_type(id: &str) -> i16 {
-    let prefix = id.split(':').next().unwrap_or("");
-    match prefix {
-        "irk" => id_type::KNOWN_IRK,
-        "known" => id_type::KNOWN_MAC,
-        "iBeacon" => id_type::IBEACON,
-        "altBeacon" => id_type::ABEACON,
-        "eddy" => id_type::EBEACON,
-        _ => id_type::NAME,
     }
 }
 
@@ -515,7 +503,7 @@ fn set_id(
     let cfg = configs.get(&id);
     let (new_id, new_type, own) = match cfg.and_then(|c| c.id.as_deref()) {
         Some(alias) if !alias.is_empty() && alias != id => {
-            (alias.to_string(), id_type::ALIAS, Some(id.into_boxed_str()))
+            (alias.to_string(), id_type::ALIAS, Some((id.into_boxed_str(), t)))
         }
         _ => (id, t, None),
     };
@@ -655,7 +643,7 @@ mod tests {
         assert_eq!((r.id.as_str(), r.payload.rssi_1m), ("keys", -60));
         t.apply_device_config(id, b"", Now::from_wall(1)).unwrap();
         let r = t.handle(&ibeacon("5a:00:00:00:00:01", -60, 2), Now::from_wall(2)).unwrap();
-        assert_eq!((r.id.as_str(), r.payload.rssi_1m), (id, -52));
+        assert_eq!((r.id.as_str(), r.id_type, r.payload.rssi_1m), (id, id_type::IBEACON, -52));
     }
 
     #[test]
