@@ -7,6 +7,9 @@ mod check_config;
 mod demo;
 /// Home Assistant Core adopts the demo node, follows its availability, survives its own restart.
 mod home_assistant;
+/// `roomsense locate` on a real capture: rooms and attributes, Home Assistant discovery, bad
+/// reports counted, the lease between two locators; `locate replay` and `import-companion`.
+mod locate;
 /// The MQTT link: availability per service, restored subscriptions, newest-wins state, the
 /// outbox across a network partition and across a restart.
 mod link;
