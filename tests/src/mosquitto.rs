@@ -324,7 +324,9 @@ impl LinePublisher {
     pub fn send(&mut self, payload: &str) {
         use std::io::Write as _;
         let stdin = self.child.as_mut().and_then(|c| c.stdin.as_mut()).expect("stdin is piped");
-        writeln!(stdin, "{payload}").and_then(|()| stdin.flush()).expect("mosquitto_pub should take a line");
+        writeln!(stdin, "{payload}")
+            .and_then(|()| stdin.flush())
+            .expect("mosquitto_pub should take a line");
     }
 }
 

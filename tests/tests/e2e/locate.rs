@@ -37,7 +37,8 @@ pub(crate) fn capture() -> Vec<(String, String)> {
 /// with one room per floor, a short lease so take-overs are quick, and `extra` TOML.
 pub(crate) fn house_config(dir: &Path, broker: &Mosquitto, node: &str, extra: &str) -> PathBuf {
     let nodes = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../services/locate/eval/companion-stationary.toml"),
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../services/locate/eval/companion-stationary.toml"),
     )
     .expect("the locate crate's evaluation house should be readable");
     let text = format!(
@@ -150,7 +151,8 @@ fn the_locator_puts_a_real_capture_in_its_room_and_a_malformed_report_is_counted
     assert!((2.5..6.0).contains(&a["z"].as_f64().unwrap()), "{a}");
     let confidence = a["confidence"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&confidence), "{a}");
-    let nodes: Vec<&str> = a["nodes"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    let nodes: Vec<&str> =
+        a["nodes"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
     assert!(nodes.contains(&"master") && nodes.contains(&"office"), "{a}");
     assert!(!nodes.contains(&"office_alt"), "office_alt is not in the house: {a}");
     assert_eq!(a["estimator"], "room_filter");
@@ -188,7 +190,8 @@ fn the_locator_puts_a_real_capture_in_its_room_and_a_malformed_report_is_counted
     });
     thread::sleep(Duration::from_millis(1500));
     assert_eq!((broker.retained(STATE), broker.retained(ATTRIBUTES)), before);
-    let device_messages = sub.messages().into_iter().skip(from).filter(|(t, _)| t.starts_with(STATE));
+    let device_messages =
+        sub.messages().into_iter().skip(from).filter(|(t, _)| t.starts_with(STATE));
     assert_eq!(device_messages.count(), 0, "a malformed report should publish nothing");
 
     drop(replayer);
@@ -224,12 +227,12 @@ fn of_two_locators_one_publishes_and_the_other_takes_over_within_seconds_when_it
         })
     };
 
-    let (_, first) = sub.wait_for("a leader", Duration::from_secs(15), |t, p| {
-        t == LEASE && holder(p).is_some()
-    });
+    let (_, first) =
+        sub.wait_for("a leader", Duration::from_secs(15), |t, p| t == LEASE && holder(p).is_some());
     // Let a tie settle, then the retained lease names the leader.
     thread::sleep(Duration::from_secs(3));
-    let leader = broker.retained(LEASE).and_then(|p| holder(&p)).unwrap_or_else(|| holder(&first).unwrap());
+    let leader =
+        broker.retained(LEASE).and_then(|p| holder(&p)).unwrap_or_else(|| holder(&first).unwrap());
     let other = if leader == "la" { "lb" } else { "la" };
     let from = sub.messages().len();
     wait_after(&sub, from, "the leader's attributes", Duration::from_secs(10), |t, p| {
@@ -249,9 +252,10 @@ fn of_two_locators_one_publishes_and_the_other_takes_over_within_seconds_when_it
         .collect();
     assert!(!publishers.is_empty());
     assert!(publishers.iter().all(|l| *l == leader), "{publishers:?}");
-    let (_, stats) = wait_after(&sub, from, "the follower locating", Duration::from_secs(5), |t, p| {
-        t == format!("roomsense/{other}/locate/stats") && json(p)["located"].as_u64() > Some(0)
-    });
+    let (_, stats) =
+        wait_after(&sub, from, "the follower locating", Duration::from_secs(5), |t, p| {
+            t == format!("roomsense/{other}/locate/stats") && json(p)["located"].as_u64() > Some(0)
+        });
     assert_eq!(json(&stats)["devices"], 1);
 
     // The leader dies without a word.
@@ -289,7 +293,8 @@ fn locate_replay_writes_estimates_offline_and_import_companion_prints_a_house() 
     ))
     .expect("the capture should be readable");
     std::fs::write(&capture, all.lines().take(300).collect::<Vec<_>>().join("\n")).unwrap();
-    let house = Path::new(env!("CARGO_MANIFEST_DIR")).join("../services/locate/eval/companion-stationary.toml");
+    let house = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../services/locate/eval/companion-stationary.toml");
     let run = |out: &Path, estimator: &str| {
         roomsense()
             .args(["locate", "replay", "--config"])
@@ -314,7 +319,9 @@ fn locate_replay_writes_estimates_offline_and_import_companion_prints_a_house() 
     assert_eq!(last["id"], DEVICE);
     let bad = run(&dir.path().join("c.jsonl"), "bayes");
     assert_eq!(bad.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("nearest_node, multilateration, room_filter"));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("nearest_node, multilateration, room_filter")
+    );
 
     let yaml = dir.path().join("config.yaml");
     std::fs::write(
@@ -325,5 +332,8 @@ fn locate_replay_writes_estimates_offline_and_import_companion_prints_a_house() 
     let out = roomsense().args(["locate", "import-companion"]).arg(&yaml).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let toml = String::from_utf8_lossy(&out.stdout);
-    assert!(toml.contains("[locate.rooms.kitchen]") && toml.contains("[locate.nodes.kitchen]"), "{toml}");
+    assert!(
+        toml.contains("[locate.rooms.kitchen]") && toml.contains("[locate.nodes.kitchen]"),
+        "{toml}"
+    );
 }

@@ -7,11 +7,11 @@ mod check_config;
 mod demo;
 /// Home Assistant Core adopts the demo node, follows its availability, survives its own restart.
 mod home_assistant;
-/// `roomsense locate` on a real capture: rooms and attributes, Home Assistant discovery, bad
-/// reports counted, the lease between two locators; `locate replay` and `import-companion`.
-mod locate;
 /// The MQTT link: availability per service, restored subscriptions, newest-wins state, the
 /// outbox across a network partition and across a restart.
 mod link;
+/// `roomsense locate` on a real capture: rooms and attributes, Home Assistant discovery, bad
+/// reports counted, the lease between two locators; `locate replay` and `import-companion`.
+mod locate;
 /// `roomsense node` under a stand-in for systemd: readiness and a watchdog fed by health.
 mod node;
