@@ -337,3 +337,86 @@ fn locate_replay_writes_estimates_offline_and_import_companion_prints_a_house() 
         "{toml}"
     );
 }
+
+#[test]
+fn calibration_is_proposed_from_node_beacons_and_applied_only_when_asked() {
+    let broker = Mosquitto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let sub = broker.subscribe(&["roomsense/locate/#", "espresense/rooms/#"]);
+    let child = locator(&house_config(dir.path(), &broker, "cal1", ""));
+    sub.wait_for("the lease", Duration::from_secs(15), |t, p| {
+        t == LEASE && holder(p).as_deref() == Some("cal1")
+    });
+
+    // Four stationary nodes hear each other's beacons; `office` hears 6 dB weaker than the
+    // path-loss model says, as a node in a cupboard would.
+    let nodes = [
+        ("master", [3.4, 10.4, 3.4]),
+        ("office", [6.8, 13.5, 3.6]),
+        ("upstairs_hallway", [10.4, 6.4, 3.4]),
+        ("bathroom", [0.15, 8.6, 4.0]),
+    ];
+    let mut replayer = Replayer::new(&broker);
+    for _ in 0..3 {
+        for (rx, p) in nodes {
+            for (tx, q) in nodes.iter().filter(|(tx, _)| *tx != rx) {
+                let d: f64 = p.iter().zip(q).map(|(a, b)| (a - b) * (a - b)).sum::<f64>().sqrt();
+                let weaker = if rx == "office" { 6.0 } else { 0.0 };
+                let rssi = -59.0 - 27.0 * d.log10() - weaker;
+                let reported = 10f64.powf((-59.0 - rssi) / 27.0);
+                replayer.send(
+                    &format!("espresense/devices/node:{tx}/{rx}"),
+                    &format!(
+                        r#"{{"id":"node:{tx}","rssi@1m":-59,"rssi":{rssi:.2},"rxAdj":0,"distance":{reported:.2}}}"#
+                    ),
+                );
+            }
+        }
+    }
+    thread::sleep(Duration::from_millis(1500));
+
+    broker.publish("roomsense/locate/request/calibration", r#"{"transaction":"c1"}"#, false);
+    let (_, answer) = sub.wait_for("the proposals", Duration::from_secs(10), |t, p| {
+        t == "roomsense/locate/response/calibration" && p.contains("c1")
+    });
+    let answer = json(&answer);
+    assert_eq!(answer["status"], "ok", "{answer}");
+    let office = &answer["data"]["nodes"]["office"];
+    assert_eq!(office["transmitters"], 3, "{answer}");
+    assert_eq!(office["rx_adj_rssi"], -6, "{answer}");
+    assert!((office["absorption"].as_f64().unwrap() - 2.7).abs() < 0.05, "{answer}");
+    assert_eq!(answer["data"]["nodes"]["master"]["rx_adj_rssi"], 0, "{answer}");
+    assert!(
+        !sub.messages().iter().any(|(t, _)| t.starts_with("espresense/rooms/")),
+        "nothing is applied before the user asks"
+    );
+
+    // Asking for an unknown node changes nothing; asking for `office` sets it.
+    broker.publish("roomsense/locate/request/apply_calibration", r#"{"nodes":["attic"]}"#, false);
+    let (_, refused) = sub.wait_for("a refusal", Duration::from_secs(10), |t, _| {
+        t == "roomsense/locate/response/apply_calibration"
+    });
+    assert_eq!(json(&refused)["status"], "error");
+    let from = sub.messages().len();
+    broker.publish(
+        "roomsense/locate/request/apply_calibration",
+        r#"{"nodes":["office"],"transaction":"a1"}"#,
+        false,
+    );
+    wait_after(&sub, from, "rx_adj_rssi set", Duration::from_secs(10), |t, p| {
+        t == "espresense/rooms/office/rx_adj_rssi/set" && p == "-6"
+    });
+    wait_after(&sub, from, "absorption set", Duration::from_secs(10), |t, p| {
+        t == "espresense/rooms/office/absorption/set" && p.parse::<f64>().is_ok()
+    });
+    let sets: Vec<String> = sub
+        .messages()
+        .into_iter()
+        .skip(from)
+        .filter(|(t, _)| t.starts_with("espresense/rooms/"))
+        .map(|(t, _)| t)
+        .collect();
+    assert!(sets.iter().all(|t| t.starts_with("espresense/rooms/office/")), "{sets:?}");
+    drop(replayer);
+    terminate(child, Duration::from_secs(10));
+}

@@ -11,7 +11,8 @@ mod home_assistant;
 /// outbox across a network partition and across a restart.
 mod link;
 /// `roomsense locate` on a real capture: rooms and attributes, Home Assistant discovery, bad
-/// reports counted, the lease between two locators; `locate replay` and `import-companion`.
+/// reports counted, the lease between two locators, calibration applied only on request;
+/// `locate replay` and `import-companion`.
 mod locate;
 /// `roomsense node` under a stand-in for systemd: readiness and a watchdog fed by health.
 mod node;
