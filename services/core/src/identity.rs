@@ -62,6 +62,23 @@ impl Identity {
         format!("{}-{}", self.client_prefix, self.service)
     }
 
+    /// The topic prefix (`roomsense` by default).
+    pub fn topic_prefix(&self) -> &str {
+        &self.topic_prefix
+    }
+
+    /// `<prefix>/<levels>`: topics about the house rather than one node (the locator's device
+    /// locations, its lease), published by whichever node speaks for the house.
+    pub fn house_topic(&self, levels: &str) -> Result<Topic, TopicError> {
+        Topic::new(format!("{}/{levels}", self.topic_prefix))
+    }
+
+    /// `<discovery>/device/<object_id>/config`: a device the house has once (the locator), not
+    /// a node's.
+    pub fn house_discovery_topic(&self, object_id: &str) -> Result<Topic, TopicError> {
+        Topic::new(format!("{}/device/{object_id}/config", self.discovery_prefix))
+    }
+
     /// `<prefix>/<node>/<levels>`: the node's own topics.
     pub fn node_topic(&self, levels: &str) -> Result<Topic, TopicError> {
         Topic::new(format!("{}/{}/{}", self.topic_prefix, self.node_id, levels))
@@ -154,5 +171,7 @@ mod tests {
         assert_eq!(n.availability_topic().as_str(), "home/rs/hall/status");
         assert_eq!(n.ha_status_topic().as_str(), "ha/status");
         assert_eq!(n.client_id(), "pi4-node");
+        assert_eq!(n.house_topic("devices/a").unwrap().as_str(), "home/rs/devices/a");
+        assert_eq!(n.house_discovery_topic("x").unwrap().as_str(), "ha/device/x/config");
     }
 }

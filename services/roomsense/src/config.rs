@@ -2,7 +2,8 @@
 
 use std::path::Path;
 
-use roomsense_core::config::{ConfigError, ConfigFile, MqttConfig, NodeConfig};
+use roomsense_core::config::{ConfigError, ConfigFile, MqttConfig, NodeConfig, Problem};
+use roomsense_locate::LocateConfig;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -16,6 +17,9 @@ pub(crate) struct RoomsenseConfig {
     pub(crate) node: NodeConfig,
     #[serde(default)]
     pub(crate) mqtt: MqttConfig,
+    /// The house model and locator settings (`roomsense locate`).
+    #[serde(default)]
+    pub(crate) locate: LocateConfig,
 }
 
 impl RoomsenseConfig {
@@ -28,6 +32,11 @@ impl RoomsenseConfig {
         file.parse(|c: &RoomsenseConfig, problems| {
             c.node.validate(problems);
             c.mqtt.validate(problems);
+            if let Err(found) = c.locate.validate() {
+                for p in found.0 {
+                    problems.push(Problem::new(p.key, p.message));
+                }
+            }
         })
     }
 
@@ -43,6 +52,12 @@ impl RoomsenseConfig {
                 "password_set": self.mqtt.password.is_some() || self.mqtt.password_file.is_some(),
                 "discovery_prefix": self.mqtt.discovery_prefix,
                 "topic_prefix": self.mqtt.topic_prefix,
+            },
+            "locate": {
+                "estimator": self.locate.estimator.name(),
+                "floors": self.locate.floors.len(),
+                "rooms": self.locate.rooms.len(),
+                "nodes": self.locate.nodes.len(),
             },
         })
     }
@@ -64,11 +79,25 @@ mod tests {
     }
 
     #[test]
+    fn a_bad_house_is_refused_with_the_line_of_each_key() {
+        let file = ConfigFile::from_text(
+            "t.toml",
+            "[node]\nid = \"a\"\nroom = \"b\"\n[locate.rooms.kitchen]\nfloor = \"attic\"\npolygon = [[0, 0], [1, 0], [1, 1]]\n",
+        );
+        let err = RoomsenseConfig::parse(&file).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("t.toml:5: locate.rooms.kitchen.floor: no floor"), "{text}");
+    }
+
+    #[test]
     fn an_unknown_section_is_refused_with_the_sections_allowed() {
         let file =
             ConfigFile::from_text("t.toml", "[node]\nid = \"a\"\nroom = \"b\"\n[blee]\nx = 1\n");
         let err = RoomsenseConfig::parse(&file).unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("t.toml:4: blee: unknown key (allowed: node or mqtt)"), "{text}");
+        assert!(
+            text.contains("t.toml:4: blee: unknown key (allowed: node, mqtt, locate)"),
+            "{text}"
+        );
     }
 }

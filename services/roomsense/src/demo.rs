@@ -58,7 +58,9 @@ pub(crate) async fn run(args: DemoArgs, shutdown: CancellationToken) -> anyhow::
         password: args.password.clone(),
         ..MqttConfig::default()
     };
-    let config = RoomsenseConfig { node, mqtt };
+    // No house is configured in the demo: the locator runs on the built-in one, whose
+    // `living_room` node is the demo node's room.
+    let config = RoomsenseConfig { node, mqtt, locate: roomsense_locate::demo_house() };
     // The demo's settings pass the same checks as a user's file.
     let mut problems = roomsense_core::config::Problems::default();
     config.node.validate(&mut problems);
@@ -74,12 +76,13 @@ pub(crate) async fn run(args: DemoArgs, shutdown: CancellationToken) -> anyhow::
     let prefix = &config.mqtt.topic_prefix;
     let own = format!("{prefix}/{}/#", config.node.id);
     let discovery = format!("{}/device/#", config.mqtt.discovery_prefix);
+    let located = format!("{prefix}/devices/#");
     let (observer, mut messages) = Observer::new(
         &format!("{}-demo-view", config.node.id),
         &host,
         port,
         login,
-        &[&own, &discovery],
+        &[&own, &discovery, &located],
         1024,
     );
     let view_task = tokio::spawn(observer.run(view_stop.clone()));

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use roomsense_core::Service as _;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::RoomsenseConfig;
@@ -31,12 +32,43 @@ struct Cli {
 enum Command {
     /// Run the node service: the node's health entities and the management API.
     Node,
+    /// Run the locator: each tracked device's room, from every node's ESPresense reports.
+    Locate(LocateArgs),
     /// Run every service on simulated hardware against an embedded broker: try it with nothing set up.
     Demo(demo::DemoArgs),
     /// Check a config file and exit: 0 when it is valid, 2 with every problem listed when not.
     CheckConfig {
         /// The file to check (default: --config).
         file: Option<PathBuf>,
+    },
+}
+
+/// `roomsense locate [replay|import-companion]`.
+#[derive(Debug, clap::Args)]
+struct LocateArgs {
+    #[command(subcommand)]
+    action: Option<LocateAction>,
+}
+
+#[derive(Debug, Subcommand)]
+enum LocateAction {
+    /// Replay a capture offline through the locator (deterministic, no broker); the house is
+    /// the [locate] section of --config.
+    Replay {
+        /// What `mosquitto_sub -v -F %j -t 'espresense/#'` wrote.
+        #[arg(long, value_name = "CAPTURE")]
+        input: PathBuf,
+        /// Where to write one JSON line per estimate (`ts_ms,id,room,floor,x,y,z,confidence`).
+        #[arg(long, value_name = "ESTIMATES.jsonl")]
+        out: PathBuf,
+        /// nearest_node, multilateration or room_filter (default: the config's).
+        #[arg(long, value_name = "NAME")]
+        estimator: Option<String>,
+    },
+    /// Convert an ESPresense-companion config.yaml into a [locate] section, printed as TOML.
+    ImportCompanion {
+        /// The companion's config.yaml.
+        file: PathBuf,
     },
 }
 
@@ -49,6 +81,10 @@ fn main() -> ExitCode {
     match cli.command {
         Command::CheckConfig { file } => check_config(&file.unwrap_or(cli.config)),
         Command::Node => serve(&cli.config, &[roomsense_core::NODE_SERVICE]),
+        Command::Locate(LocateArgs { action: None }) => {
+            serve(&cli.config, &[roomsense_locate::LocateService::NAME])
+        }
+        Command::Locate(LocateArgs { action: Some(action) }) => locate_offline(&cli.config, action),
         Command::Demo(args) => block_on(|shutdown| demo::run(args, shutdown)),
     }
 }
@@ -59,6 +95,38 @@ fn check_config(path: &std::path::Path) -> ExitCode {
             println!("{}: ok", path.display());
             ExitCode::SUCCESS
         }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `roomsense locate replay` and `import-companion`: files in, files out, no broker.
+fn locate_offline(config: &std::path::Path, action: LocateAction) -> ExitCode {
+    let result = match action {
+        LocateAction::Replay { input, out, estimator } => estimator
+            .map(|name| roomsense_locate::EstimatorKind::from_name(&name))
+            .transpose()
+            .and_then(|kind| roomsense_locate::replay_files(config, &input, &out, kind))
+            .map(|stats| {
+                let rejected: u64 = stats.counters.rejected.iter().sum();
+                eprintln!(
+                    "{} lines ({} unreadable), {} estimates written to {}, {} messages rejected",
+                    stats.lines,
+                    stats.bad_lines,
+                    stats.estimates,
+                    out.display(),
+                    rejected
+                );
+            }),
+        LocateAction::ImportCompanion { file } => std::fs::read_to_string(&file)
+            .map_err(|source| roomsense_locate::Error::Io { file: file.clone(), source })
+            .and_then(|yaml| roomsense_locate::import_companion(&yaml, &file))
+            .map(|toml| print!("{toml}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(2)

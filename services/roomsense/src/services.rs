@@ -6,6 +6,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use roomsense_core::mqtt::{Link, LinkOptions};
 use roomsense_core::{Context, Health, Identity, Service, Stopped};
+use roomsense_locate::{LocateService, LocateSettings};
 use roomsense_node::{LinuxSystem, NodeService, NodeSettings, SimEnvironment, SimSystem};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -20,10 +21,18 @@ pub(crate) enum Hardware {
 }
 
 /// Every service the binary knows, in start order.
-pub(crate) const SERVICES: &[&str] = &[roomsense_core::NODE_SERVICE];
+pub(crate) const SERVICES: &[&str] = &[roomsense_core::NODE_SERVICE, LocateService::NAME];
 
 /// How long services and links get to stop before the process gives up on them.
 const STOP_DEADLINE: Duration = Duration::from_secs(8);
+
+/// The board model Home Assistant shows on the node's device (every service says the same).
+fn model(hardware: Hardware) -> &'static str {
+    match hardware {
+        Hardware::Real => "roomsense node",
+        Hardware::Simulated => "roomsense demo (simulated hardware)",
+    }
+}
 
 /// Builds a service from the config; called again when the service asks to be restarted.
 fn build_node(config: &RoomsenseConfig, hardware: Hardware, ctx: Context) -> NodeService {
@@ -31,10 +40,7 @@ fn build_node(config: &RoomsenseConfig, hardware: Hardware, ctx: Context) -> Nod
         report_interval: Duration::from_secs(config.node.report_interval_s),
         services: SERVICES.iter().map(|s| (*s).to_owned()).collect(),
         config_summary: config.summary(),
-        model: match hardware {
-            Hardware::Real => "roomsense node".into(),
-            Hardware::Simulated => "roomsense demo (simulated hardware)".into(),
-        },
+        model: model(hardware).into(),
     };
     match hardware {
         Hardware::Real => NodeService::new(
@@ -52,6 +58,19 @@ fn build_node(config: &RoomsenseConfig, hardware: Hardware, ctx: Context) -> Nod
     }
 }
 
+/// The locator's validated house: one with nodes.
+fn locate_house(
+    config: &RoomsenseConfig,
+) -> Result<roomsense_locate::Validated, roomsense_locate::Error> {
+    let v = config.locate.validate().map_err(|problems| {
+        roomsense_locate::Error::ConfigInvalid { file: "[locate]".into(), problems }
+    })?;
+    if v.house.nodes.is_empty() {
+        return Err(roomsense_locate::Error::EmptyHouse);
+    }
+    Ok(v)
+}
+
 /// Runs `names` until `shutdown`; returns the health flags for the watchdog through `started`.
 pub(crate) async fn run(
     config: RoomsenseConfig,
@@ -66,6 +85,19 @@ pub(crate) async fn run(
     let mut health = Vec::new();
     let seed: u64 = rand::random();
     for (i, &name) in names.iter().enumerate() {
+        // The house is checked before the locator gets a link, so `roomsense locate` on a
+        // house without nodes exits at once with the reason instead of idling.
+        let house = match (name == LocateService::NAME).then(|| locate_house(&config)) {
+            None => None,
+            Some(Ok(v)) => Some(v),
+            Some(Err(e)) if hardware == Hardware::Real => {
+                return Err(e).context("cannot start the locator");
+            }
+            Some(Err(e)) => {
+                tracing::error!(service = name, error = %e, "service not started");
+                continue;
+            }
+        };
         let identity = Identity::new(&config.node, &config.mqtt, name);
         let options = LinkOptions {
             identity,
@@ -84,6 +116,16 @@ pub(crate) async fn run(
             roomsense_core::NODE_SERVICE => {
                 services.spawn(supervise(name, token, move || {
                     build_node(&config, hardware, ctx.clone())
+                }));
+            }
+            LocateService::NAME => {
+                let Some(house) = house else { continue };
+                let settings = LocateSettings {
+                    model: model(hardware).into(),
+                    jitter_seed: seed.wrapping_add(i as u64),
+                };
+                services.spawn(supervise(name, token, move || {
+                    LocateService::new(ctx.clone(), house.clone(), settings.clone())
                 }));
             }
             other => anyhow::bail!("unknown service `{other}`; known: {}", SERVICES.join(", ")),

@@ -127,3 +127,68 @@ fn home_assistant_adopts_the_node_follows_its_availability_and_keeps_it_across_a
     assert_ne!(ha.state(RESTART).unwrap().map(|s| s.state).as_deref(), Some("unavailable"));
     terminate(node, Duration::from_secs(10));
 }
+
+const TRACKER: &str = "device_tracker.roomsense_locator_watch_darrell";
+const ROOM: &str = "sensor.roomsense_locator_watch_darrell_room";
+
+#[test]
+fn home_assistant_shows_each_tracked_device_in_its_room_on_the_locator_device() {
+    let Some(venv) = venv() else { return };
+    let broker = Mosquitto::start_with_users(&[
+        ("roomsense", "node-secret"),
+        ("homeassistant", "ha-secret"),
+    ]);
+    let login = MqttLogin {
+        host: "127.0.0.1".into(),
+        port: broker.port(),
+        username: Some("homeassistant".into()),
+        password: Some("ha-secret".into()),
+    };
+    let ha = HomeAssistant::start(&venv, login).unwrap_or_else(|e| panic!("{e}"));
+    ha.wait_for_mqtt_connected(WAIT).unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
+    // Short time-outs, so the device is seen to leave within the test.
+    let extra = "username = \"roomsense\"\npassword = \"node-secret\"\n\n\
+                 [locate.tracking]\nreport_max_age_ms = 3000\naway_timeout_ms = 8000\n";
+    let config = crate::locate::house_config(dir.path(), &broker, "halocate", extra);
+    let locator = crate::locate::locator(&config);
+    let fail = |e: &dyn std::fmt::Display, ha: &HomeAssistant| -> ! {
+        panic!(
+            "{e}\nMQTT entities: {:?}\nbroker log tail:\n{}",
+            ha.render_template("{{ integration_entities('mqtt') }}"),
+            broker.log().lines().rev().take(30).collect::<Vec<_>>().join("\n")
+        )
+    };
+
+    let lines = crate::locate::capture();
+    let mut replayer = crate::locate::Replayer::new(&broker);
+    replayer.replay(&lines[..600], Duration::from_millis(5));
+
+    // The tracker takes the room as its location name; the sensor shows the room.
+    let tracker = ha
+        .wait_for_state(TRACKER, |s| s.state == "upstairs", WAIT)
+        .unwrap_or_else(|e| fail(&e, &ha));
+    assert_eq!(tracker.attributes["source_type"], "bluetooth_le");
+    assert_eq!(tracker.attributes["floor"], "second");
+    assert!(tracker.attributes["x"].is_f64(), "{}", tracker.attributes);
+    ha.wait_for_state(ROOM, |s| s.state == "upstairs", WAIT).unwrap_or_else(|e| fail(&e, &ha));
+
+    // Both on the house's locator device, not on a node's.
+    let device = format!("device_id('{TRACKER}')");
+    assert_eq!(
+        template(&ha, &format!("{{{{ device_attr({device}, 'name') }}}}")),
+        "roomsense locator"
+    );
+    assert_eq!(template(&ha, &format!("{{{{ device_id('{ROOM}') == {device} }}}}")), "True");
+    let on_device =
+        template(&ha, &format!("{{{{ device_entities({device}) | sort | join(',') }}}}"));
+    assert!(on_device.contains("button.roomsense_locator_apply_calibration"), "{on_device}");
+
+    // No more reports: the device leaves, and Home Assistant says so.
+    drop(replayer);
+    ha.wait_for_state(TRACKER, |s| s.state == "not_home", WAIT).unwrap_or_else(|e| fail(&e, &ha));
+    ha.wait_for_state(ROOM, |s| s.state == "not_home", WAIT).unwrap_or_else(|e| fail(&e, &ha));
+    terminate(locator, Duration::from_secs(10));
+    ha.wait_for_state(TRACKER, |s| s.state == "unavailable", WAIT)
+        .unwrap_or_else(|e| fail(&e, &ha));
+}

@@ -10,5 +10,9 @@ mod home_assistant;
 /// The MQTT link: availability per service, restored subscriptions, newest-wins state, the
 /// outbox across a network partition and across a restart.
 mod link;
+/// `roomsense locate` on a real capture: rooms and attributes, Home Assistant discovery, bad
+/// reports counted, the lease between two locators, calibration applied only on request;
+/// `locate replay` and `import-companion`.
+mod locate;
 /// `roomsense node` under a stand-in for systemd: readiness and a watchdog fed by health.
 mod node;
