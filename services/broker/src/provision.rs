@@ -248,10 +248,11 @@ fn certificate_names(request: &InitRequest) -> Vec<String> {
     let mut names = request.broker.hostnames.clone();
     let host = request.hostname.trim();
     if !host.is_empty() && host != "localhost" {
-        names.push(host.to_owned());
+        // mDNS first: what Home Assistant elsewhere on the network can resolve.
         if !host.contains('.') {
             names.push(format!("{host}.local"));
         }
+        names.push(host.to_owned());
     }
     names.extend(["localhost".to_owned(), "127.0.0.1".to_owned()]);
     let mut seen = std::collections::HashSet::new();
@@ -536,7 +537,7 @@ mod tests {
         assert!(passwd.lines().any(|l| passwd::line_matches(l, "hall-ble", &ble)));
         assert_eq!(passwd.lines().count(), 8);
         assert!(report.mqtt_config.contains("credentials_dir"));
-        assert_eq!(report.home_assistant.host, "hall");
+        assert_eq!(report.home_assistant.host, "hall.local");
     }
 
     #[test]
@@ -556,7 +557,7 @@ mod tests {
         r.broker.hostnames = vec!["pi.example.org".into()];
         assert_eq!(
             certificate_names(&r),
-            ["pi.example.org", "hall", "hall.local", "localhost", "127.0.0.1"]
+            ["pi.example.org", "hall.local", "hall", "localhost", "127.0.0.1"]
         );
     }
 }

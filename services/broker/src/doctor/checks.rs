@@ -260,9 +260,13 @@ fn disk(data_dir: &Path) -> Check {
     }
 }
 
+/// The topics heard, the application's before `$SYS`'s (they are what leaks presence).
 fn listing(heard: &[Heard]) -> Vec<String> {
-    let mut lines: Vec<String> = heard
-        .iter()
+    let (sys, app): (Vec<&Heard>, Vec<&Heard>) =
+        heard.iter().partition(|h| h.topic.starts_with('$'));
+    let mut lines: Vec<String> = app
+        .into_iter()
+        .chain(sys)
         .take(SHOWN)
         .map(|h| format!("{}{}", h.topic, if h.retained { " (retained)" } else { "" }))
         .collect();
@@ -290,6 +294,15 @@ mod tests {
         let c = disk(&dir.path().join("not/yet/there"));
         assert_ne!(c.level, Level::Skipped, "{c:?}");
         assert!(c.summary.contains("MiB free"), "{c:?}");
+    }
+
+    #[test]
+    fn application_topics_are_listed_before_sys() {
+        let heard: Vec<Heard> = ["$SYS/broker/version", "roomsense/hall/door"]
+            .into_iter()
+            .map(|t| Heard { topic: t.into(), retained: true, count: 1, bytes: 1 })
+            .collect();
+        assert_eq!(listing(&heard)[0], "roomsense/hall/door (retained)");
     }
 
     #[test]
