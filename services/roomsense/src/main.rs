@@ -2,8 +2,10 @@
 //! the hardware, and runs services from the table in `services`. Nothing else lives here.
 
 mod broker;
+mod broker_init;
 mod config;
 mod demo;
+mod doctor;
 mod live_view;
 mod services;
 
@@ -41,6 +43,19 @@ enum Command {
         /// The file to check (default: --config).
         file: Option<PathBuf>,
     },
+    /// Set up the bundled Mosquitto.
+    #[command(subcommand)]
+    Broker(BrokerCommand),
+    /// Check a broker the way an attacker would, and this board the way the broker needs it;
+    /// exit 1 when something is unsafe, 2 when something is broken.
+    Doctor(doctor::DoctorArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum BrokerCommand {
+    /// Make the logins, ACL, TLS certificate and mosquitto.conf from the config; safe to run
+    /// again, keeps your edits unless --force.
+    Init(broker_init::InitArgs),
 }
 
 /// `roomsense locate [replay|import-companion]`.
@@ -86,6 +101,27 @@ fn main() -> ExitCode {
         }
         Command::Locate(LocateArgs { action: Some(action) }) => locate_offline(&cli.config, action),
         Command::Demo(args) => block_on(|shutdown| demo::run(args, shutdown)),
+        Command::Broker(BrokerCommand::Init(args)) => match RoomsenseConfig::load(&cli.config) {
+            Ok(config) => broker_init::run(&config, &args),
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            }
+        },
+        Command::Doctor(args) => {
+            let config = if cli.config.exists() {
+                match RoomsenseConfig::load(&cli.config) {
+                    Ok(c) => Some(c),
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return ExitCode::from(2);
+                    }
+                }
+            } else {
+                None
+            };
+            doctor::run(config.as_ref(), &args)
+        }
     }
 }
 

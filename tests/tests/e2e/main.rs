@@ -1,6 +1,9 @@
 //! roomsense end to end: the real binary and the real core against a real Mosquitto, and a real
 //! Home Assistant as the discovery client.
 
+/// The bundled broker as `roomsense broker init` writes it, on the real Mosquitto: logins,
+/// ACLs, TLS, persistence, the bridge; `roomsense doctor` and nmap against it.
+mod broker;
 /// `roomsense check-config` on every kind of bad file.
 mod check_config;
 /// `roomsense demo` on a real broker: availability, discovery, the management API, shutdown.

@@ -29,9 +29,10 @@ pub(crate) fn mqtt_options(
         QoS::AtLeastOnce,
         true,
     ));
-    if let Some(user) = &mqtt.username {
-        let password = mqtt.resolve_password().map_err(LinkError::Password)?.unwrap_or_default();
-        options.set_credentials(user.clone(), password);
+    if let Some((user, password)) =
+        mqtt.login(&identity.client_id(), identity.service()).map_err(LinkError::Password)?
+    {
+        options.set_credentials(user, password);
     }
     if mqtt.tls {
         let ca_file = mqtt.ca_file.as_ref().ok_or_else(|| LinkError::Tls {
@@ -45,7 +46,7 @@ pub(crate) fn mqtt_options(
     Ok(options)
 }
 
-fn tls_config(ca_file: &std::path::Path) -> Result<rustls::ClientConfig, LinkError> {
+pub(crate) fn tls_config(ca_file: &std::path::Path) -> Result<rustls::ClientConfig, LinkError> {
     let tls = |reason: String| LinkError::Tls { reason };
     let pem = std::fs::read(ca_file)
         .map_err(|e| tls(format!("cannot read {}: {e}", ca_file.display())))?;
