@@ -65,6 +65,8 @@ struct Shell {
     automations: Automations,
     start: Instant,
     rejected: u64,
+    /// Per room: the occupancy and count last published.
+    published: Vec<Option<(bool, u32)>>,
 }
 
 impl Shell {
@@ -76,11 +78,17 @@ impl Shell {
         for u in updates {
             let room = &self.house.rooms[u.room].id;
             let e = &u.evidence;
-            if let Some(topic) = self.topics.room(room, "occupancy") {
-                self.link.publish_state(&topic, if e.occupied { "ON" } else { "OFF" }, true);
+            // Occupancy and count only when they change; the evidence whenever it does.
+            let last = self.published[u.room].replace((e.occupied, e.count));
+            if last.map(|l| l.0) != Some(e.occupied) {
+                if let Some(topic) = self.topics.room(room, "occupancy") {
+                    self.link.publish_state(&topic, if e.occupied { "ON" } else { "OFF" }, true);
+                }
             }
-            if let Some(topic) = self.topics.room(room, "count") {
-                self.link.publish_state(&topic, e.count.to_string(), true);
+            if last.map(|l| l.1) != Some(e.count) {
+                if let Some(topic) = self.topics.room(room, "count") {
+                    self.link.publish_state(&topic, e.count.to_string(), true);
+                }
             }
             if let Some(topic) = self.topics.room(room, "evidence") {
                 let json = serde_json::to_vec(e).expect("evidence should serialize");
@@ -175,6 +183,7 @@ impl Service for RoomsService {
             link: ctx.link.clone(),
             fusion: Fusion::new(&settings.house),
             automations: Automations::new(&settings.house, Duration::ZERO),
+            published: vec![None; settings.house.rooms.len()],
             house: settings.house,
             topics,
             start: Instant::now(),

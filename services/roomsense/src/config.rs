@@ -16,6 +16,8 @@ pub(crate) struct RoomsenseConfig {
     pub(crate) node: NodeConfig,
     #[serde(default)]
     pub(crate) mqtt: MqttConfig,
+    #[serde(default)]
+    pub(crate) rooms: roomsense_rooms::RoomsConfig,
 }
 
 impl RoomsenseConfig {
@@ -28,7 +30,20 @@ impl RoomsenseConfig {
         file.parse(|c: &RoomsenseConfig, problems| {
             c.node.validate(problems);
             c.mqtt.validate(problems);
+            c.rooms.validate(problems);
         })
+    }
+
+    /// The validated `[rooms]` section (already checked by `parse`).
+    pub(crate) fn house(&self) -> anyhow::Result<roomsense_rooms::House> {
+        let mut problems = roomsense_core::config::Problems::default();
+        match self.rooms.validate(&mut problems) {
+            Some(house) => Ok(house),
+            None => {
+                let text: Vec<String> = problems.into_vec().iter().map(ToString::to_string).collect();
+                anyhow::bail!("invalid [rooms] section: {}", text.join("; "))
+            }
+        }
     }
 
     /// The config as `info` reports it: no password, no password file contents.
@@ -69,6 +84,6 @@ mod tests {
             ConfigFile::from_text("t.toml", "[node]\nid = \"a\"\nroom = \"b\"\n[blee]\nx = 1\n");
         let err = RoomsenseConfig::parse(&file).unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("t.toml:4: blee: unknown key (allowed: node or mqtt)"), "{text}");
+        assert!(text.contains("t.toml:4: blee: unknown key (allowed: node, mqtt, rooms)"), "{text}");
     }
 }

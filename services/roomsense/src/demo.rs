@@ -58,7 +58,11 @@ pub(crate) async fn run(args: DemoArgs, shutdown: CancellationToken) -> anyhow::
         password: args.password.clone(),
         ..MqttConfig::default()
     };
-    let config = RoomsenseConfig { node, mqtt };
+    let (rooms, _) = roomsense_rooms::RoomsConfig::from_toml(
+        "demo rooms",
+        &roomsense_rooms::SimHouse::new(&args.node_id).config(),
+    )?;
+    let config = RoomsenseConfig { node, mqtt, rooms };
     // The demo's settings pass the same checks as a user's file.
     let mut problems = roomsense_core::config::Problems::default();
     config.node.validate(&mut problems);
@@ -73,13 +77,16 @@ pub(crate) async fn run(args: DemoArgs, shutdown: CancellationToken) -> anyhow::
     let login = args.username.clone().map(|u| (u, args.password.clone().unwrap_or_default()));
     let prefix = &config.mqtt.topic_prefix;
     let own = format!("{prefix}/{}/#", config.node.id);
+    let occupancy = format!("{prefix}/rooms/+/occupancy");
+    let count = format!("{prefix}/rooms/+/count");
+    let devices = format!("{prefix}/devices/+");
     let discovery = format!("{}/device/#", config.mqtt.discovery_prefix);
     let (observer, mut messages) = Observer::new(
         &format!("{}-demo-view", config.node.id),
         &host,
         port,
         login,
-        &[&own, &discovery],
+        &[&own, &occupancy, &count, &devices, &discovery],
         1024,
     );
     let view_task = tokio::spawn(observer.run(view_stop.clone()));

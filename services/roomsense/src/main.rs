@@ -31,6 +31,8 @@ struct Cli {
 enum Command {
     /// Run the node service: the node's health entities and the management API.
     Node,
+    /// Run the rooms service: per-room occupancy from every signal, and local automations.
+    Rooms,
     /// Run every service on simulated hardware against an embedded broker: try it with nothing set up.
     Demo(demo::DemoArgs),
     /// Check a config file and exit: 0 when it is valid, 2 with every problem listed when not.
@@ -49,6 +51,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::CheckConfig { file } => check_config(&file.unwrap_or(cli.config)),
         Command::Node => serve(&cli.config, &[roomsense_core::NODE_SERVICE]),
+        Command::Rooms => serve(&cli.config, &[services::ROOMS]),
         Command::Demo(args) => block_on(|shutdown| demo::run(args, shutdown)),
     }
 }
