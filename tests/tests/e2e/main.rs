@@ -12,3 +12,6 @@ mod home_assistant;
 mod link;
 /// `roomsense node` under a stand-in for systemd: readiness and a watchdog fed by health.
 mod node;
+/// `roomsense rooms`: the scripted walk's occupancy timeline, automations without Home
+/// Assistant, config errors.
+mod rooms;
