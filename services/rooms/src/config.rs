@@ -361,13 +361,7 @@ impl RoomsConfig {
         for p in local.into_vec() {
             problems.push(p);
         }
-        let house = House {
-            params,
-            rooms,
-            people,
-            rules,
-            max_devices: self.fusion.max_devices,
-        };
+        let house = House { params, rooms, people, rules, max_devices: self.fusion.max_devices };
         ok.then_some(house)
     }
 
@@ -433,12 +427,10 @@ impl RoomsConfig {
                 let key = format!("{base}.{table}");
                 p.slug(&key, n);
                 if let Some(other) = names.insert(n.to_owned(), table.to_owned()) {
-                    if other != table || !matches!(table, "cameras" | "buzzers" | "sensors") {
-                        p.push(
-                            Problem::new(key, format!("`{n}` is declared twice on node {node}"))
-                                .allowed(format!("one name per part; `{n}` is already in {other}")),
-                        );
-                    }
+                    p.push(
+                        Problem::new(key, format!("`{n}` is declared twice on node {node}"))
+                            .allowed(format!("one name per part; `{n}` is already in {other}")),
+                    );
                 }
                 format!("{node}/{n}")
             };
@@ -491,7 +483,8 @@ impl RoomsConfig {
         for (person, devices) in &self.people {
             let key = format!("rooms.people.{person}");
             p.check(!devices.is_empty(), || {
-                Problem::new(&key, "lists no device").allowed("device ids as the locator names them")
+                Problem::new(&key, "lists no device")
+                    .allowed("device ids as the locator names them")
             });
             for d in devices {
                 p.check(!d.is_empty() && !d.contains(['/', '+', '#']), || {
@@ -524,11 +517,10 @@ impl RoomsConfig {
                         b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-'
                     }),
                 || {
-                    Problem::new(&base, format!("`{id}` cannot be a room id"))
-                        .allowed(format!(
-                            "1 to 64 of a-z, 0-9, _ and -; or one of {}",
-                            RESERVED.join(", ")
-                        ))
+                    Problem::new(&base, format!("`{id}` cannot be a room id")).allowed(format!(
+                        "1 to 64 of a-z, 0-9, _ and -; or one of {}",
+                        RESERVED.join(", ")
+                    ))
                 },
             );
             let mut sources = Vec::new();
@@ -538,7 +530,7 @@ impl RoomsConfig {
                     sources.push(s);
                 }
             }
-            let lists: [(&str, &Vec<String>, Kind, &BTreeSet<String>, &str); 3] = [
+            let lists = [
                 ("motion", &r.motion, Kind::Motion, &c.motion, "motion inputs"),
                 ("mics", &r.mics, Kind::Voice, &c.mics, "mics"),
                 ("doors", &r.doors, Kind::Door, &c.doors, "door inputs"),
@@ -547,7 +539,8 @@ impl RoomsConfig {
                 for (i, path) in list.iter().enumerate() {
                     let key = format!("{base}.{table}[{i}]");
                     if !known.contains(path) {
-                        let mut message = format!("unknown {} `{path}`", what.trim_end_matches('s'));
+                        let mut message =
+                            format!("unknown {} `{path}`", what.trim_end_matches('s'));
                         // An input of the other kind is the likely slip: say so.
                         if kind == Kind::Motion && c.doors.contains(path) {
                             message = format!("`{path}` is a door contact, not a motion input");
@@ -585,19 +578,22 @@ impl RoomsConfig {
             let locator_rooms = r.locator_rooms.clone().unwrap_or_else(|| vec![id.clone()]);
             for (i, l) in locator_rooms.iter().enumerate() {
                 let key = format!("{base}.locator_rooms[{i}]");
-                if let Some(known) = &known_locator {
-                    if !known.contains(l) {
-                        let list: Vec<&str> = known.iter().map(|s| s.as_str()).collect();
-                        p.push(
-                            Problem::new(key.clone(), format!("unknown locator room `{l}`"))
-                                .allowed(list.join(", ")),
-                        );
-                    }
+                if let Some(known) = &known_locator
+                    && !known.contains(l)
+                {
+                    let list: Vec<&str> = known.iter().map(|s| s.as_str()).collect();
+                    p.push(
+                        Problem::new(key.clone(), format!("unknown locator room `{l}`"))
+                            .allowed(list.join(", ")),
+                    );
                 }
                 if let Some(other) = locator_used.insert(l.clone(), id.clone()) {
                     p.push(
-                        Problem::new(key, format!("locator room `{l}` is mapped to {other} as well"))
-                            .allowed("each locator room in one room"),
+                        Problem::new(
+                            key,
+                            format!("locator room `{l}` is mapped to {other} as well"),
+                        )
+                        .allowed("each locator room in one room"),
                     );
                 }
             }
@@ -687,7 +683,9 @@ fn resolve_camera(c: &Catalog, path: &str, key: &str, p: &mut Problems) -> Optio
             } else {
                 zones.iter().map(|z| format!("{cam_path}/{z}")).collect::<Vec<_>>().join(", ")
             };
-            p.push(Problem::new(key, format!("unknown zone `{z}` of camera {cam_path}")).allowed(list));
+            p.push(
+                Problem::new(key, format!("unknown zone `{z}` of camera {cam_path}")).allowed(list),
+            );
             return None;
         }
     }
@@ -717,11 +715,9 @@ fn sensor_ref(c: &Catalog, text: &str, key: &str, p: &mut Problems) -> Option<Se
                 zone: Some((*z).into()),
             })
         }
-        [n, s, q] if c.sensors.contains(text) => Some(SensorRef::Gpio {
-            node: (*n).into(),
-            sensor: (*s).into(),
-            quantity: (*q).into(),
-        }),
+        [n, s, q] if c.sensors.contains(text) => {
+            Some(SensorRef::Gpio { node: (*n).into(), sensor: (*s).into(), quantity: (*q).into() })
+        }
         _ => None,
     };
     if found.is_none() {
@@ -751,19 +747,25 @@ fn trigger(
     let forms = [t.becomes.is_some(), t.empty_for_s.is_some(), t.sensor.is_some()];
     let shape = "{ room, becomes = \"occupied\" }, { room, empty_for_s }, { sensor, above } or { sensor, below }";
     if forms.iter().filter(|f| **f).count() != 1 {
-        p.push(Problem::new(key, "needs exactly one of becomes, empty_for_s, sensor").allowed(shape));
+        p.push(
+            Problem::new(key, "needs exactly one of becomes, empty_for_s, sensor").allowed(shape),
+        );
         return None;
     }
     if let Some(sensor) = &t.sensor {
         if t.room.is_some() {
-            p.push(Problem::new(format!("{key}.room"), "a sensor trigger has no room").allowed(shape));
+            p.push(
+                Problem::new(format!("{key}.room"), "a sensor trigger has no room").allowed(shape),
+            );
         }
         let s = sensor_ref(c, sensor, &format!("{key}.sensor"), p);
         let (threshold, upward) = match (t.above, t.below) {
             (Some(a), None) => (a, true),
             (None, Some(b)) => (b, false),
             _ => {
-                p.push(Problem::new(key, "a sensor trigger needs one of above, below").allowed(shape));
+                p.push(
+                    Problem::new(key, "a sensor trigger needs one of above, below").allowed(shape),
+                );
                 return None;
             }
         };
@@ -808,8 +810,11 @@ fn condition(
                 let t = TimeOfDay::parse(text);
                 if t.is_none() {
                     p.push(
-                        Problem::new(format!("{key}.{field}"), format!("`{text}` is not a time of day"))
-                            .allowed("HH:MM, 24-hour, e.g. 07:30 or 22:00"),
+                        Problem::new(
+                            format!("{key}.{field}"),
+                            format!("`{text}` is not a time of day"),
+                        )
+                        .allowed("HH:MM, 24-hour, e.g. 07:30 or 22:00"),
                     );
                 }
                 t
@@ -850,8 +855,11 @@ fn action(a: &ActionConfig, c: &Catalog, key: &str, p: &mut Problems) -> Option<
         };
         if a.brightness.is_some() && !light {
             p.push(
-                Problem::new(format!("{key}.brightness"), format!("`{output}` is a relay: no brightness"))
-                    .allowed("brightness on lights only"),
+                Problem::new(
+                    format!("{key}.brightness"),
+                    format!("`{output}` is a relay: no brightness"),
+                )
+                .allowed("brightness on lights only"),
             );
         }
         let (node, name) = output.split_once('/')?;
@@ -880,8 +888,11 @@ fn action(a: &ActionConfig, c: &Catalog, key: &str, p: &mut Problems) -> Option<
                 patterns.iter().cloned().collect::<Vec<_>>().join(", ")
             };
             p.push(
-                Problem::new(format!("{key}.pattern"), format!("unknown pattern `{pattern}` of {buzzer}"))
-                    .allowed(list),
+                Problem::new(
+                    format!("{key}.pattern"),
+                    format!("unknown pattern `{pattern}` of {buzzer}"),
+                )
+                .allowed(list),
             );
             return None;
         }
@@ -958,7 +969,12 @@ doors = ["n2/lounge_door"]
         let problems = err.problems();
         assert_eq!(problems.len(), 1, "{err}");
         let p = &problems[0];
-        (p.line, p.problem.key.clone(), p.problem.message.clone(), p.problem.allowed.clone().unwrap_or_default())
+        (
+            p.line,
+            p.problem.key.clone(),
+            p.problem.message.clone(),
+            p.problem.allowed.clone().unwrap_or_default(),
+        )
     }
 
     fn line_of(extra: &str, needle: &str) -> Option<usize> {
@@ -974,7 +990,10 @@ doors = ["n2/lounge_door"]
         let lounge = &house.rooms[2];
         assert_eq!(lounge.name, "Lounge");
         let sources: Vec<String> = lounge.sources.iter().map(ToString::to_string).collect();
-        assert_eq!(sources, ["camera n2/lounge_cam/sofa", "voice n2/lounge_mic", "door n2/lounge_door"]);
+        assert_eq!(
+            sources,
+            ["camera n2/lounge_cam/sofa", "voice n2/lounge_mic", "door n2/lounge_door"]
+        );
         assert_eq!(lounge.locator_rooms, ["lounge"]);
         assert_eq!(lounge.camera_veto, Some(Duration::from_secs(180)));
         assert_eq!(house.params, FusionParams::default());
@@ -1063,7 +1082,8 @@ doors = ["n2/lounge_door"]
 
     #[test]
     fn a_device_of_two_people_is_refused() {
-        let (_, key, msg, _) = problem("[rooms.people]\nann = [\"phone:1\"]\nbob = [\"phone:1\"]\n");
+        let (_, key, msg, _) =
+            problem("[rooms.people]\nann = [\"phone:1\"]\nbob = [\"phone:1\"]\n");
         assert_eq!(key, "rooms.people.bob");
         assert_eq!(msg, "device `phone:1` also belongs to ann");
     }
@@ -1105,7 +1125,9 @@ doors = ["n2/lounge_door"]
 
     #[test]
     fn a_rule_on_an_unknown_room_names_the_rooms() {
-        let extra = format!("{RULE}trigger = {{ room = \"garage\", becomes = \"occupied\" }}\nactions = [{{ output = \"n1/kitchen_light\", set = \"ON\" }}]\n");
+        let extra = format!(
+            "{RULE}trigger = {{ room = \"garage\", becomes = \"occupied\" }}\nactions = [{{ output = \"n1/kitchen_light\", set = \"ON\" }}]\n"
+        );
         let (line, key, msg, allowed) = problem(&extra);
         assert_eq!(key, "rooms.automations.r.trigger.room");
         assert_eq!(line, line_of(&extra, "garage"));
@@ -1115,7 +1137,9 @@ doors = ["n2/lounge_door"]
 
     #[test]
     fn a_rule_with_two_triggers_in_one_is_refused() {
-        let extra = format!("{RULE}trigger = {{ room = \"hall\", becomes = \"empty\", empty_for_s = 5 }}\nactions = [{{ publish = \"x\" }}]\n");
+        let extra = format!(
+            "{RULE}trigger = {{ room = \"hall\", becomes = \"empty\", empty_for_s = 5 }}\nactions = [{{ publish = \"x\" }}]\n"
+        );
         let (_, key, msg, _) = problem(&extra);
         assert_eq!(key, "rooms.automations.r.trigger");
         assert_eq!(msg, "needs exactly one of becomes, empty_for_s, sensor");
@@ -1123,7 +1147,9 @@ doors = ["n2/lounge_door"]
 
     #[test]
     fn a_rule_on_an_unknown_sensor_names_the_sensors() {
-        let extra = format!("{RULE}trigger = {{ sensor = \"n1/bme280/co2\", above = 1000 }}\nactions = [{{ publish = \"x\" }}]\n");
+        let extra = format!(
+            "{RULE}trigger = {{ sensor = \"n1/bme280/co2\", above = 1000 }}\nactions = [{{ publish = \"x\" }}]\n"
+        );
         let (_, key, msg, allowed) = problem(&extra);
         assert_eq!(key, "rooms.automations.r.trigger.sensor");
         assert_eq!(msg, "unknown sensor `n1/bme280/co2`");
@@ -1134,14 +1160,18 @@ doors = ["n2/lounge_door"]
 
     #[test]
     fn a_sensor_trigger_needs_a_direction() {
-        let extra = format!("{RULE}trigger = {{ sensor = \"n1/bme280/temperature\" }}\nactions = [{{ publish = \"x\" }}]\n");
+        let extra = format!(
+            "{RULE}trigger = {{ sensor = \"n1/bme280/temperature\" }}\nactions = [{{ publish = \"x\" }}]\n"
+        );
         let (_, _, msg, _) = problem(&extra);
         assert_eq!(msg, "a sensor trigger needs one of above, below");
     }
 
     #[test]
     fn a_condition_on_an_unknown_room_is_refused() {
-        let extra = format!("{RULE}trigger = {{ room = \"hall\", becomes = \"occupied\" }}\nconditions = [{{ room = \"attic\", is = \"empty\" }}]\nactions = [{{ publish = \"x\" }}]\n");
+        let extra = format!(
+            "{RULE}trigger = {{ room = \"hall\", becomes = \"occupied\" }}\nconditions = [{{ room = \"attic\", is = \"empty\" }}]\nactions = [{{ publish = \"x\" }}]\n"
+        );
         let (_, key, msg, _) = problem(&extra);
         assert_eq!(key, "rooms.automations.r.conditions[0].room");
         assert_eq!(msg, "unknown room `attic`");
@@ -1149,7 +1179,9 @@ doors = ["n2/lounge_door"]
 
     #[test]
     fn a_bad_time_of_day_is_refused() {
-        let extra = format!("{RULE}trigger = {{ room = \"hall\", becomes = \"occupied\" }}\nconditions = [{{ after = \"25:00\" }}]\nactions = [{{ publish = \"x\" }}]\n");
+        let extra = format!(
+            "{RULE}trigger = {{ room = \"hall\", becomes = \"occupied\" }}\nconditions = [{{ after = \"25:00\" }}]\nactions = [{{ publish = \"x\" }}]\n"
+        );
         let (_, key, msg, allowed) = problem(&extra);
         assert_eq!(key, "rooms.automations.r.conditions[0].after");
         assert_eq!(msg, "`25:00` is not a time of day");
@@ -1166,7 +1198,9 @@ doors = ["n2/lounge_door"]
 
     #[test]
     fn an_action_on_an_unknown_output_names_the_outputs() {
-        let extra = format!("{RULE}trigger = {{ room = \"hall\", becomes = \"occupied\" }}\nactions = [{{ output = \"n1/hall_light\", set = \"ON\" }}]\n");
+        let extra = format!(
+            "{RULE}trigger = {{ room = \"hall\", becomes = \"occupied\" }}\nactions = [{{ output = \"n1/hall_light\", set = \"ON\" }}]\n"
+        );
         let (_, key, msg, allowed) = problem(&extra);
         assert_eq!(key, "rooms.automations.r.actions[0].output");
         assert_eq!(msg, "unknown output `n1/hall_light`");
@@ -1175,7 +1209,9 @@ doors = ["n2/lounge_door"]
 
     #[test]
     fn an_output_state_other_than_on_or_off_is_refused() {
-        let extra = format!("{RULE}trigger = {{ room = \"hall\", becomes = \"occupied\" }}\nactions = [{{ output = \"n1/kitchen_light\", set = \"DIM\" }}]\n");
+        let extra = format!(
+            "{RULE}trigger = {{ room = \"hall\", becomes = \"occupied\" }}\nactions = [{{ output = \"n1/kitchen_light\", set = \"DIM\" }}]\n"
+        );
         let (_, key, msg, allowed) = problem(&extra);
         assert_eq!(key, "rooms.automations.r.actions[0].set");
         assert_eq!(msg, "unknown value `DIM`");
@@ -1184,7 +1220,9 @@ doors = ["n2/lounge_door"]
 
     #[test]
     fn an_unknown_buzzer_pattern_names_the_patterns() {
-        let extra = format!("{RULE}trigger = {{ room = \"hall\", becomes = \"occupied\" }}\nactions = [{{ buzzer = \"n2/buzzer\", pattern = \"siren\" }}]\n");
+        let extra = format!(
+            "{RULE}trigger = {{ room = \"hall\", becomes = \"occupied\" }}\nactions = [{{ buzzer = \"n2/buzzer\", pattern = \"siren\" }}]\n"
+        );
         let (_, key, msg, allowed) = problem(&extra);
         assert_eq!(key, "rooms.automations.r.actions[0].pattern");
         assert_eq!(msg, "unknown pattern `siren` of n2/buzzer");
@@ -1193,7 +1231,9 @@ doors = ["n2/lounge_door"]
 
     #[test]
     fn publishing_to_a_wildcard_is_refused() {
-        let extra = format!("{RULE}trigger = {{ room = \"hall\", becomes = \"occupied\" }}\nactions = [{{ publish = \"home/#\" }}]\n");
+        let extra = format!(
+            "{RULE}trigger = {{ room = \"hall\", becomes = \"occupied\" }}\nactions = [{{ publish = \"home/#\" }}]\n"
+        );
         let (_, key, _, allowed) = problem(&extra);
         assert_eq!(key, "rooms.automations.r.actions[0].publish");
         assert_eq!(allowed, "a topic without + or #");
@@ -1217,7 +1257,11 @@ doors = ["n2/lounge_door"]
         let actions: Vec<String> = r.actions.iter().map(ToString::to_string).collect();
         assert_eq!(
             actions,
-            ["set n2/lounge_lamp ON brightness 40", "play chime on n2/buzzer", "publish \"bye\" to home/note"]
+            [
+                "set n2/lounge_lamp ON brightness 40",
+                "play chime on n2/buzzer",
+                "publish \"bye\" to home/note"
+            ]
         );
     }
 

@@ -35,9 +35,7 @@ pub use config::{
 };
 pub use domain::automation::{Automations, Firing, Outcome, Skipped};
 pub use domain::decode::{Heard, Rejection, decode};
-pub use domain::fusion::{
-    Evidence, Feed, Fusion, Observation, Phase, RoomUpdate, SourceEvidence,
-};
+pub use domain::fusion::{Evidence, Feed, Fusion, Observation, Phase, RoomUpdate, SourceEvidence};
 pub use domain::house::{
     Action, Condition, FusionParams, House, Kind, Occupancy, Params, RoomSpec, Rule, SensorRef,
     SourceRef, TimeOfDay, Trigger,

@@ -80,15 +80,15 @@ impl Shell {
             let e = &u.evidence;
             // Occupancy and count only when they change; the evidence whenever it does.
             let last = self.published[u.room].replace((e.occupied, e.count));
-            if last.map(|l| l.0) != Some(e.occupied) {
-                if let Some(topic) = self.topics.room(room, "occupancy") {
-                    self.link.publish_state(&topic, if e.occupied { "ON" } else { "OFF" }, true);
-                }
+            if last.map(|l| l.0) != Some(e.occupied)
+                && let Some(topic) = self.topics.room(room, "occupancy")
+            {
+                self.link.publish_state(&topic, if e.occupied { "ON" } else { "OFF" }, true);
             }
-            if last.map(|l| l.1) != Some(e.count) {
-                if let Some(topic) = self.topics.room(room, "count") {
-                    self.link.publish_state(&topic, e.count.to_string(), true);
-                }
+            if last.map(|l| l.1) != Some(e.count)
+                && let Some(topic) = self.topics.room(room, "count")
+            {
+                self.link.publish_state(&topic, e.count.to_string(), true);
             }
             if let Some(topic) = self.topics.room(room, "evidence") {
                 let json = serde_json::to_vec(e).expect("evidence should serialize");
@@ -115,10 +115,10 @@ impl Shell {
                     self.link.publish_state(&c.topic, c.payload, c.retain);
                 }
             }
-            if let Some(topic) = self.topics.automation_event(&f.rule) {
-                if let Err(e) = self.link.publish_event(&topic, fired_event(&f), false) {
-                    tracing::warn!(topic = %topic, error = %e, "automation event not queued");
-                }
+            if let Some(topic) = self.topics.automation_event(&f.rule)
+                && let Err(e) = self.link.publish_event(&topic, fired_event(&f), false)
+            {
+                tracing::warn!(topic = %topic, error = %e, "automation event not queued");
             }
         }
     }

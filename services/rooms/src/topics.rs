@@ -194,21 +194,41 @@ mod tests {
     fn every_input_topic_is_recognised_and_commands_are_not() {
         let t = Topics::new("roomsense");
         let p = |s: &str| t.parse(s);
-        assert_eq!(p("roomsense/devices/phone:alice"), Some(Inbound::Device { device: "phone:alice".into() }));
+        assert_eq!(
+            p("roomsense/devices/phone:alice"),
+            Some(Inbound::Device { device: "phone:alice".into() })
+        );
         assert_eq!(
             p("roomsense/n2/vision/cam/person"),
             Some(Inbound::PersonCount { node: "n2".into(), camera: "cam".into(), zone: None })
         );
         assert_eq!(
             p("roomsense/n2/vision/cam/sofa/person"),
-            Some(Inbound::PersonCount { node: "n2".into(), camera: "cam".into(), zone: Some("sofa".into()) })
+            Some(Inbound::PersonCount {
+                node: "n2".into(),
+                camera: "cam".into(),
+                zone: Some("sofa".into())
+            })
         );
-        assert_eq!(p("roomsense/n2/audio/mic/voice"), Some(Inbound::Voice { node: "n2".into(), mic: "mic".into() }));
-        assert_eq!(p("roomsense/n2/audio/mic/level"), Some(Inbound::Level { node: "n2".into(), mic: "mic".into() }));
-        assert_eq!(p("roomsense/n1/gpio/pir"), Some(Inbound::Input { node: "n1".into(), input: "pir".into() }));
+        assert_eq!(
+            p("roomsense/n2/audio/mic/voice"),
+            Some(Inbound::Voice { node: "n2".into(), mic: "mic".into() })
+        );
+        assert_eq!(
+            p("roomsense/n2/audio/mic/level"),
+            Some(Inbound::Level { node: "n2".into(), mic: "mic".into() })
+        );
+        assert_eq!(
+            p("roomsense/n1/gpio/pir"),
+            Some(Inbound::Input { node: "n1".into(), input: "pir".into() })
+        );
         assert_eq!(
             p("roomsense/n1/gpio/bme280/temperature"),
-            Some(Inbound::Quantity { node: "n1".into(), sensor: "bme280".into(), quantity: "temperature".into() })
+            Some(Inbound::Quantity {
+                node: "n1".into(),
+                sensor: "bme280".into(),
+                quantity: "temperature".into()
+            })
         );
         for other in [
             "roomsense/n1/gpio/relay/set",
@@ -225,8 +245,14 @@ mod tests {
     #[test]
     fn outputs_live_under_rooms_and_commands_under_the_node() {
         let t = Topics::new("home/rs/");
-        assert_eq!(t.room("kitchen", "occupancy").unwrap().as_str(), "home/rs/rooms/kitchen/occupancy");
-        assert_eq!(t.automation_event("lights").unwrap().as_str(), "home/rs/rooms/automations/lights");
+        assert_eq!(
+            t.room("kitchen", "occupancy").unwrap().as_str(),
+            "home/rs/rooms/kitchen/occupancy"
+        );
+        assert_eq!(
+            t.automation_event("lights").unwrap().as_str(),
+            "home/rs/rooms/automations/lights"
+        );
         assert_eq!(t.gpio_command("n1", "relay").unwrap().as_str(), "home/rs/n1/gpio/relay/set");
         assert!(t.filters().iter().all(|f| f.starts_with("home/rs/")));
         let level = SensorRef::MicLevel { node: "n2".into(), mic: "mic".into() };

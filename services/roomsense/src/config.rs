@@ -40,7 +40,8 @@ impl RoomsenseConfig {
         match self.rooms.validate(&mut problems) {
             Some(house) => Ok(house),
             None => {
-                let text: Vec<String> = problems.into_vec().iter().map(ToString::to_string).collect();
+                let text: Vec<String> =
+                    problems.into_vec().iter().map(ToString::to_string).collect();
                 anyhow::bail!("invalid [rooms] section: {}", text.join("; "))
             }
         }
@@ -84,6 +85,9 @@ mod tests {
             ConfigFile::from_text("t.toml", "[node]\nid = \"a\"\nroom = \"b\"\n[blee]\nx = 1\n");
         let err = RoomsenseConfig::parse(&file).unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("t.toml:4: blee: unknown key (allowed: node, mqtt, rooms)"), "{text}");
+        assert!(
+            text.contains("t.toml:4: blee: unknown key (allowed: node, mqtt, rooms)"),
+            "{text}"
+        );
     }
 }

@@ -117,8 +117,12 @@ fn home_assistant_adopts_the_node_follows_its_availability_and_keeps_it_across_a
         template(&ha, &format!("{{{{ device_attr(device_id('{LOUNGE}'), 'name') }}}}")),
         "roomsense rooms"
     );
-    ha.wait_for_state("sensor.roomsense_hae2e_rooms_lounge_count", |s| s.state.parse::<u32>().is_ok(), WAIT)
-        .unwrap_or_else(|e| fail(&e, &ha));
+    ha.wait_for_state(
+        "sensor.roomsense_hae2e_rooms_lounge_count",
+        |s| s.state.parse::<u32>().is_ok(),
+        WAIT,
+    )
+    .unwrap_or_else(|e| fail(&e, &ha));
 
     // Availability: the node is killed, Home Assistant sees it go.
     signal(&node, rustix::process::Signal::KILL);

@@ -15,8 +15,14 @@ const WALK_SCRIPT: &str = include_str!("../../../services/rooms/tests/data/walk.
 /// `mosquitto_pub` per message and a loaded two-core machine.
 const TOLERANCE_S: f64 = 0.75;
 
+/// `(seconds, topic or room, payload)`: a line of the script, or something received.
+type Line = (f64, String, String);
+
 fn wall() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).expect("the clock should be after 1970").as_secs_f64()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("the clock should be after 1970")
+        .as_secs_f64()
 }
 
 /// A `mosquitto_sub` that stamps every message with its arrival time.
@@ -29,7 +35,16 @@ impl Recorder {
     fn start(broker: &Mosquitto, topics: &[&str]) -> Self {
         let file = tempfile::NamedTempFile::new().unwrap();
         let mut cmd = Command::new("mosquitto_sub");
-        cmd.args(["-h", "127.0.0.1", "-p", &broker.port().to_string(), "-q", "1", "-F", "%U %t %p"]);
+        cmd.args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &broker.port().to_string(),
+            "-q",
+            "1",
+            "-F",
+            "%U %t %p",
+        ]);
         for t in topics {
             cmd.args(["-t", t]);
         }
@@ -43,7 +58,7 @@ impl Recorder {
     }
 
     /// `(arrival, topic, payload)` of everything received so far.
-    fn messages(&self) -> Vec<(f64, String, String)> {
+    fn messages(&self) -> Vec<Line> {
         fs::read_to_string(self.file.path())
             .unwrap_or_default()
             .lines()
@@ -61,7 +76,11 @@ impl Recorder {
             if let Some(m) = self.messages().into_iter().find(|(_, t, p)| pred(t, p)) {
                 return m.0;
             }
-            assert!(Instant::now() < deadline, "no {what} within {timeout:?}: {:#?}", self.messages());
+            assert!(
+                Instant::now() < deadline,
+                "no {what} within {timeout:?}: {:#?}",
+                self.messages()
+            );
             thread::sleep(Duration::from_millis(20));
         }
     }
@@ -97,7 +116,7 @@ fn start_rooms(broker: &Mosquitto, dir: &Path, rooms: &str) -> Child {
 }
 
 /// Publishes `(t, levels, payload)` at `t0 + t`, retained as the real services' states are.
-fn play(broker: &Mosquitto, t0: f64, messages: &[(f64, String, String)]) {
+fn play(broker: &Mosquitto, t0: f64, messages: &[Line]) {
     for (t, levels, payload) in messages {
         let wait = t0 + t - wall();
         if wait > 0.0 {
@@ -107,7 +126,7 @@ fn play(broker: &Mosquitto, t0: f64, messages: &[(f64, String, String)]) {
     }
 }
 
-fn parse_script(text: &str) -> (Vec<(f64, String, String)>, Vec<(f64, String, String)>) {
+fn parse_script(text: &str) -> (Vec<Line>, Vec<Line>) {
     let mut messages = Vec::new();
     let mut expected = Vec::new();
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
@@ -147,7 +166,7 @@ fn the_scripted_walk_gives_the_scripted_occupancy_timeline_through_a_real_broker
     let last = expected.last().unwrap().0;
     thread::sleep(Duration::from_secs_f64((t0 + last + 3.0 - wall()).max(0.0)));
 
-    let got: Vec<(f64, String, String)> = rec
+    let got: Vec<Line> = rec
         .messages()
         .into_iter()
         .filter(|(t, _, _)| *t >= t0)
@@ -156,21 +175,42 @@ fn the_scripted_walk_gives_the_scripted_occupancy_timeline_through_a_real_broker
             (t - t0, room.to_owned(), p)
         })
         .collect();
-    let show = |v: &[(f64, String, String)]| -> String {
-        v.iter().map(|(t, r, p)| format!("{t:6.2} {r} {p}\n")).collect()
-    };
-    assert_eq!(got.len(), expected.len(), "no flapping; got:\n{}expected:\n{}", show(&got), show(&expected));
+    let show =
+        |v: &[Line]| -> String { v.iter().map(|(t, r, p)| format!("{t:6.2} {r} {p}\n")).collect() };
+    assert_eq!(
+        got.len(),
+        expected.len(),
+        "no flapping; got:\n{}expected:\n{}",
+        show(&got),
+        show(&expected)
+    );
     let worst = got.iter().zip(&expected).map(|(g, e)| (g.0 - e.0).abs()).fold(0.0, f64::max);
     eprintln!("walk through the broker: {} changes, worst {worst:.3} s off the script", got.len());
     for (g, e) in got.iter().zip(&expected) {
-        assert_eq!((&g.1, &g.2), (&e.1, &e.2), "got:\n{}expected:\n{}", show(&got), show(&expected));
-        assert!((g.0 - e.0).abs() < TOLERANCE_S, "{} {} at {:.2} s, not {} s:\n{}", g.1, g.2, g.0, e.0, show(&got));
+        assert_eq!(
+            (&g.1, &g.2),
+            (&e.1, &e.2),
+            "got:\n{}expected:\n{}",
+            show(&got),
+            show(&expected)
+        );
+        assert!(
+            (g.0 - e.0).abs() < TOLERANCE_S,
+            "{} {} at {:.2} s, not {} s:\n{}",
+            g.1,
+            g.2,
+            g.0,
+            e.0,
+            show(&got)
+        );
     }
 
     // The decisions explain themselves: the phone left in the kitchen stopped counting.
     let kitchen: serde_json::Value =
-        serde_json::from_str(&broker.retained("roomsense/rooms/kitchen/evidence").unwrap()).unwrap();
-    let phone = kitchen["sources"].as_array().unwrap().iter().find(|s| s["source"] == "device alice");
+        serde_json::from_str(&broker.retained("roomsense/rooms/kitchen/evidence").unwrap())
+            .unwrap();
+    let phone =
+        kitchen["sources"].as_array().unwrap().iter().find(|s| s["source"] == "device alice");
     assert_eq!(phone.expect("the phone is kitchen evidence")["phase"], "vetoed", "{kitchen}");
     terminate(child, Duration::from_secs(10));
 }
@@ -199,7 +239,8 @@ actions = [{ output = "n1/kitchen_light", set = "OFF" }]
 fn without_home_assistant_an_automation_switches_the_relay_on_and_off_after_the_empty_timeout() {
     let broker = Mosquitto::start();
     let dir = tempfile::tempdir().unwrap();
-    let rec = Recorder::start(&broker, &["roomsense/n1/gpio/+/set", "roomsense/rooms/automations/#"]);
+    let rec =
+        Recorder::start(&broker, &["roomsense/n1/gpio/+/set", "roomsense/rooms/automations/#"]);
     // No Home Assistant anywhere; say so the way its last will would.
     broker.publish("homeassistant/status", "offline", true);
     let child = start_rooms(&broker, dir.path(), RELAY);
@@ -215,10 +256,9 @@ fn without_home_assistant_an_automation_switches_the_relay_on_and_off_after_the_
     play(&broker, t0, &script);
     // Empty at 1.5 + 1 + 0.5; the light goes off 2 s later.
     thread::sleep(Duration::from_secs_f64((t0 + 6.5 - wall()).max(0.0)));
-    let after: Vec<(f64, String, String)> =
+    let after: Vec<Line> =
         rec.messages().into_iter().filter(|m| m.0 >= t0).map(|(t, a, b)| (t - t0, a, b)).collect();
-    let commands: Vec<&(f64, String, String)> =
-        after.iter().filter(|m| m.1.ends_with("/set")).collect();
+    let commands: Vec<&Line> = after.iter().filter(|m| m.1.ends_with("/set")).collect();
     assert_eq!(commands.len(), 2, "{after:#?}");
     assert_eq!(commands[0].2, "ON");
     assert!((commands[0].0 - 0.5).abs() < TOLERANCE_S, "{after:#?}");

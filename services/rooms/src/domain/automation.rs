@@ -256,7 +256,12 @@ mod tests {
 
     #[test]
     fn empty_for_fires_once_per_empty_spell_and_counts_from_start() {
-        let h = house(vec![rule("off", Trigger::EmptyFor { room: 0, after: secs(10.0) }, vec![], false)]);
+        let h = house(vec![rule(
+            "off",
+            Trigger::EmptyFor { room: 0, after: secs(10.0) },
+            vec![],
+            false,
+        )]);
         let mut a = Automations::new(&h, secs(0.0));
         assert_eq!(a.next_deadline(), Some(secs(10.0)));
         assert!(a.advance(secs(9.0), NOON).fired.is_empty());
@@ -272,7 +277,11 @@ mod tests {
 
     #[test]
     fn a_threshold_fires_on_crossing_only() {
-        let t = SensorRef::Gpio { node: "n1".into(), sensor: "bme".into(), quantity: "temperature".into() };
+        let t = SensorRef::Gpio {
+            node: "n1".into(),
+            sensor: "bme".into(),
+            quantity: "temperature".into(),
+        };
         let h = house(vec![rule(
             "hot",
             Trigger::Crosses { sensor: t.clone(), threshold: 26.0, upward: true },

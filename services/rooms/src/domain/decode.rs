@@ -53,7 +53,8 @@ pub fn decode(inbound: Inbound, payload: &[u8]) -> Result<Heard, Rejection> {
             if count > MAX_COUNT {
                 return Err(Rejection::Count);
             }
-            let feed = Feed::Vision { node: node.clone(), camera: camera.clone(), zone: zone.clone() };
+            let feed =
+                Feed::Vision { node: node.clone(), camera: camera.clone(), zone: zone.clone() };
             Heard {
                 observation: Some(Observation::Count { feed, count }),
                 value: Some((SensorRef::PersonCount { node, camera, zone }, f64::from(count))),
@@ -73,9 +74,10 @@ pub fn decode(inbound: Inbound, payload: &[u8]) -> Result<Heard, Rejection> {
             }),
             value: None,
         },
-        Inbound::Level { node, mic } => {
-            Heard { observation: None, value: Some((SensorRef::MicLevel { node, mic }, number(text.ok())?)) }
-        }
+        Inbound::Level { node, mic } => Heard {
+            observation: None,
+            value: Some((SensorRef::MicLevel { node, mic }, number(text.ok())?)),
+        },
         Inbound::Quantity { node, sensor, quantity } => Heard {
             observation: None,
             value: Some((SensorRef::Gpio { node, sensor, quantity }, number(text.ok())?)),
@@ -129,7 +131,9 @@ mod tests {
 
     #[test]
     fn a_count_is_both_evidence_and_a_sensor_value() {
-        let h = decode(Inbound::PersonCount { node: "n".into(), camera: "c".into(), zone: None }, b"2").unwrap();
+        let h =
+            decode(Inbound::PersonCount { node: "n".into(), camera: "c".into(), zone: None }, b"2")
+                .unwrap();
         assert!(matches!(h.observation, Some(Observation::Count { count: 2, .. })));
         assert_eq!(h.value.unwrap().1, 2.0);
     }

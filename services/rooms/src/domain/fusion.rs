@@ -180,8 +180,7 @@ impl Source {
     fn set(&mut self, on: bool, value: u32, now: Duration) {
         match &mut self.signal {
             None => {
-                self.signal =
-                    Some(Signal { on, value, since: now, rose_at: on.then_some(now) });
+                self.signal = Some(Signal { on, value, since: now, rose_at: on.then_some(now) });
             }
             Some(s) => {
                 if s.on != on {
@@ -342,10 +341,7 @@ impl Room {
     }
 
     fn door_moved(&mut self, now: Duration) {
-        let all_closed = self
-            .doors
-            .iter()
-            .all(|&i| self.sources[i].signal.is_some_and(|s| !s.on));
+        let all_closed = self.doors.iter().all(|&i| self.sources[i].signal.is_some_and(|s| !s.on));
         match (&self.wasp, all_closed) {
             (Wasp::Open, true) => self.wasp = Wasp::Boxed { since: now },
             (Wasp::Boxed { .. } | Wasp::Latched { .. }, false) => self.wasp = Wasp::Open,
@@ -399,8 +395,8 @@ impl Room {
         let score = self.score(now);
         let was = self.occupied;
         let latched = matches!(self.wasp, Wasp::Latched { .. });
-        self.occupied = latched
-            || if was { score >= params.empty_below } else { score >= params.occupied_at };
+        self.occupied =
+            latched || if was { score >= params.empty_below } else { score >= params.occupied_at };
         let evidence = self.evidence(params, now, score);
         let signature = Signature {
             occupied: evidence.occupied,
@@ -435,14 +431,15 @@ impl Room {
             .filter_map(|s| s.signal.filter(|sig| sig.on).map(|sig| sig.value))
             .max()
             .unwrap_or(0);
-        let people = sources
-            .iter()
-            .filter(|s| s.kind == Kind::Device && s.phase == Phase::Active)
-            .count() as u32;
+        let people =
+            sources.iter().filter(|s| s.kind == Kind::Device && s.phase == Phase::Active).count()
+                as u32;
         let count = if self.occupied { cameras.max(people).max(1) } else { 0 };
         let reason = match &self.wasp {
             Wasp::Latched { by } => {
-                format!("doors closed with someone inside (seen by {by}): occupied until a door opens")
+                format!(
+                    "doors closed with someone inside (seen by {by}): occupied until a door opens"
+                )
             }
             _ => {
                 let mut parts: Vec<&SourceEvidence> =
@@ -604,12 +601,8 @@ impl Fusion {
             Some(people) => people.get(d) == Some(&person),
             None => *d == person,
         };
-        let rooms_now: BTreeSet<usize> = self
-            .devices
-            .iter()
-            .filter(|(d, _)| devices_of(d))
-            .filter_map(|(_, r)| *r)
-            .collect();
+        let rooms_now: BTreeSet<usize> =
+            self.devices.iter().filter(|(d, _)| devices_of(d)).filter_map(|(_, r)| *r).collect();
         let params = self.params.of(Kind::Device);
         for (ri, room) in self.rooms.iter_mut().enumerate() {
             let here = rooms_now.contains(&ri);
@@ -803,7 +796,8 @@ mod tests {
         house.params.kinds.get_mut(&Kind::Voice).unwrap().weight = 0.6;
         let alone = replay(&house, vec![(1.0, switch("pir", true))], 10.0);
         assert!(alone.is_empty(), "{alone:?}");
-        let both = replay(&house, vec![(1.0, switch("pir", true)), (2.0, switch("mic", true))], 10.0);
+        let both =
+            replay(&house, vec![(1.0, switch("pir", true)), (2.0, switch("mic", true))], 10.0);
         assert_eq!(both, vec![(2.0, true)]);
     }
 
@@ -852,7 +846,10 @@ mod tests {
     fn a_phone_left_where_the_camera_sees_nobody_stops_counting_after_the_veto() {
         let script = vec![(1.0, cam(1)), (1.5, phone(Some("lounge"))), (2.0, cam(0))];
         // Camera quiet since 2, phone there since 1.5: the phone counts until 2 + 10.
-        assert_eq!(replay(&lounge(Some(10.0)), script.clone(), 60.0), vec![(1.0, true), (12.0, false)]);
+        assert_eq!(
+            replay(&lounge(Some(10.0)), script.clone(), 60.0),
+            vec![(1.0, true), (12.0, false)]
+        );
         // Without the veto the phone keeps the room for ever.
         assert_eq!(replay(&lounge(None), script, 60.0), vec![(1.0, true)]);
     }

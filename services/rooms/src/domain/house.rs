@@ -348,7 +348,9 @@ impl fmt::Display for Action {
                 }
                 Ok(())
             }
-            Action::Buzz { node, buzzer, pattern } => write!(f, "play {pattern} on {node}/{buzzer}"),
+            Action::Buzz { node, buzzer, pattern } => {
+                write!(f, "play {pattern} on {node}/{buzzer}")
+            }
             Action::Publish { topic, payload, .. } => write!(f, "publish {payload:?} to {topic}"),
         }
     }

@@ -46,9 +46,13 @@ pub fn discovery(identity: &Identity, topics: &Topics, house: &House) -> DeviceD
             .json_attributes_topic(&evidence),
         )
         .add(
-            Component::sensor(&format!("{}_count", room.id), Some(&format!("{} people", room.name)), &count)
-                .state_class("measurement")
-                .icon("mdi:account-group"),
+            Component::sensor(
+                &format!("{}_count", room.id),
+                Some(&format!("{} people", room.name)),
+                &count,
+            )
+            .state_class("measurement")
+            .icon("mdi:account-group"),
         );
     }
     for rule in &house.rules {
@@ -113,9 +117,11 @@ pub fn command(topics: &Topics, action: &Action) -> Option<Command> {
             payload: serde_json::to_vec(&SirenCommand { state: "ON", tone: pattern }).ok()?,
             retain: false,
         }),
-        Action::Publish { topic, payload, retain } => {
-            Some(Command { topic: topic.clone(), payload: payload.as_bytes().to_vec(), retain: *retain })
-        }
+        Action::Publish { topic, payload, retain } => Some(Command {
+            topic: topic.clone(),
+            payload: payload.as_bytes().to_vec(),
+            retain: *retain,
+        }),
     }
 }
 
@@ -197,10 +203,25 @@ mod tests {
     #[test]
     fn commands_speak_each_output_kinds_language() {
         let t = Topics::new("roomsense");
-        let relay = Action::SetOutput { node: "n1".into(), output: "r".into(), on: true, brightness: None, light: false };
+        let relay = Action::SetOutput {
+            node: "n1".into(),
+            output: "r".into(),
+            on: true,
+            brightness: None,
+            light: false,
+        };
         let c = command(&t, &relay).unwrap();
-        assert_eq!((c.topic.as_str(), c.payload.as_slice()), ("roomsense/n1/gpio/r/set", &b"ON"[..]));
-        let lamp = Action::SetOutput { node: "n1".into(), output: "l".into(), on: true, brightness: Some(40), light: true };
+        assert_eq!(
+            (c.topic.as_str(), c.payload.as_slice()),
+            ("roomsense/n1/gpio/r/set", &b"ON"[..])
+        );
+        let lamp = Action::SetOutput {
+            node: "n1".into(),
+            output: "l".into(),
+            on: true,
+            brightness: Some(40),
+            light: true,
+        };
         assert_eq!(command(&t, &lamp).unwrap().payload, br#"{"state":"ON","brightness":40}"#);
         let buzz = Action::Buzz { node: "n2".into(), buzzer: "b".into(), pattern: "chime".into() };
         assert_eq!(command(&t, &buzz).unwrap().payload, br#"{"state":"ON","tone":"chime"}"#);

@@ -106,8 +106,11 @@ actions = [{{ output = "{n}/{room}_light", set = "OFF" }}]
         let n = &self.node;
         let cam = |c: &str, v: u32| (format!("{n}/vision/{c}/person"), v.to_string());
         let zone = |v: u32| (format!("{n}/vision/lounge_cam/sofa/person"), v.to_string());
-        let gpio = |i: &str, on: bool| (format!("{n}/gpio/{i}"), if on { "ON" } else { "OFF" }.to_owned());
-        let voice = |on: bool| (format!("{n}/audio/lounge_mic/voice"), if on { "ON" } else { "OFF" }.to_owned());
+        let gpio =
+            |i: &str, on: bool| (format!("{n}/gpio/{i}"), if on { "ON" } else { "OFF" }.to_owned());
+        let voice = |on: bool| {
+            (format!("{n}/audio/lounge_mic/voice"), if on { "ON" } else { "OFF" }.to_owned())
+        };
         let phone = |room: &str| ("devices/phone:alice".to_owned(), room.to_owned());
         let steps: Vec<(f64, (String, String))> = vec![
             (0.5, gpio("lounge_door", true)),

@@ -1,12 +1,19 @@
 use std::time::Duration;
 
-use roomsense_rooms::{Automations, Fusion, House, Occupancy, RoomsConfig, TimeOfDay, Topics, decode};
+use roomsense_rooms::{
+    Automations, Fusion, House, Occupancy, RoomsConfig, TimeOfDay, Topics, decode,
+};
 
 const CONFIG: &str = include_str!("../data/walk.toml");
 const SCRIPT: &str = include_str!("../data/walk.script");
 
+/// `(t, topic levels, payload)`.
+type Message = (f64, String, String);
+/// `(t, room, occupied)`.
+type Change = (f64, String, bool);
+
 /// `(t, topic levels, payload)` and `(t, room, occupied)` lines of a script.
-fn parse_script(text: &str) -> (Vec<(f64, String, String)>, Vec<(f64, String, bool)>) {
+fn parse_script(text: &str) -> (Vec<Message>, Vec<Change>) {
     let mut messages = Vec::new();
     let mut expected = Vec::new();
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
@@ -25,14 +32,18 @@ fn house() -> House {
 }
 
 /// Every occupancy change of replaying `messages`, stepping through every wakeup in between.
-fn replay(house: &House, messages: &[(f64, String, String)], until: f64) -> Vec<(f64, String, bool)> {
+fn replay(house: &House, messages: &[Message], until: f64) -> Vec<Change> {
     let topics = Topics::new("roomsense");
     let mut fusion = Fusion::new(house);
     let mut changes = Vec::new();
     let mut record = |updates: Vec<roomsense_rooms::RoomUpdate>, t: Duration| {
         for u in updates {
             if let Some(b) = u.became {
-                changes.push((t.as_secs_f64(), house.rooms[u.room].id.clone(), b == Occupancy::Occupied));
+                changes.push((
+                    t.as_secs_f64(),
+                    house.rooms[u.room].id.clone(),
+                    b == Occupancy::Occupied,
+                ));
             }
         }
     };
@@ -55,7 +66,8 @@ fn replay(house: &House, messages: &[(f64, String, String)], until: f64) -> Vec<
         if next_message == Some(next) {
             let (_, levels, payload) = &messages[i];
             i += 1;
-            let inbound = topics.parse(&format!("roomsense/{levels}")).expect("a topic the service reads");
+            let inbound =
+                topics.parse(&format!("roomsense/{levels}")).expect("a topic the service reads");
             let heard = decode(inbound, payload.as_bytes()).expect("a valid payload");
             if let Some(obs) = heard.observation {
                 record(fusion.observe(obs, now), now);
@@ -71,8 +83,10 @@ fn replay(house: &House, messages: &[(f64, String, String)], until: f64) -> Vec<
 fn the_walk_gives_the_scripted_occupancy_timeline_and_nothing_else() {
     let (messages, expected) = parse_script(SCRIPT);
     let got = replay(&house(), &messages, 120.0);
-    let show = |v: &[(f64, String, bool)]| -> String {
-        v.iter().map(|(t, r, o)| format!("{t:6.3} {r} {}\n", if *o { "ON" } else { "OFF" })).collect()
+    let show = |v: &[Change]| -> String {
+        v.iter()
+            .map(|(t, r, o)| format!("{t:6.3} {r} {}\n", if *o { "ON" } else { "OFF" }))
+            .collect()
     };
     assert_eq!(got.len(), expected.len(), "got:\n{}expected:\n{}", show(&got), show(&expected));
     for (g, e) in got.iter().zip(&expected) {
@@ -107,11 +121,8 @@ fn an_automation_follows_the_kitchen_on_the_same_walk() {
     let mut automations = Automations::new(&house, Duration::ZERO);
     let clock = TimeOfDay(12 * 60);
     let mut fired = Vec::new();
-    let mut events: Vec<(f64, Option<bool>)> = changes
-        .iter()
-        .filter(|c| c.1 == "kitchen")
-        .map(|c| (c.0, Some(c.2)))
-        .collect();
+    let mut events: Vec<(f64, Option<bool>)> =
+        changes.iter().filter(|c| c.1 == "kitchen").map(|c| (c.0, Some(c.2))).collect();
     events.push((60.0, None));
     for (t, change) in events {
         let now = Duration::from_secs_f64(t);
@@ -127,8 +138,12 @@ fn an_automation_follows_the_kitchen_on_the_same_walk() {
             }
         }
     }
-    let rules: Vec<(i64, &str)> = fired.iter().map(|(t, r)| ((t * 10.0).round() as i64, r.as_str())).collect();
+    let rules: Vec<(i64, &str)> =
+        fired.iter().map(|(t, r)| ((t * 10.0).round() as i64, r.as_str())).collect();
     // On at 0.5 (before the 2 s of emptiness from start ran out), off at 7 + 2, on at 13, off
     // at 20 + 2; never twice in a row.
-    assert_eq!(rules, vec![(5, "light_on"), (90, "light_off"), (130, "light_on"), (220, "light_off")]);
+    assert_eq!(
+        rules,
+        vec![(5, "light_on"), (90, "light_off"), (130, "light_on"), (220, "light_off")]
+    );
 }
