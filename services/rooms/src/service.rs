@@ -15,7 +15,7 @@ use crate::Error;
 use crate::domain::automation::{Automations, Outcome};
 use crate::domain::decode::decode;
 use crate::domain::fusion::{Fusion, RoomUpdate};
-use crate::domain::house::{House, TimeOfDay};
+use crate::domain::house::{House, Occupancy, TimeOfDay};
 use crate::publish::{command, discovery, fired_event};
 use crate::sources::sim::{SimHouse, SimMessage};
 use crate::topics::Topics;
@@ -42,6 +42,9 @@ const QUEUE: usize = 512;
 const HEALTH_EVERY: Duration = Duration::from_secs(5);
 /// Longest sleep when nothing is pending (the loop wakes for messages anyway).
 const IDLE: Duration = Duration::from_secs(3600);
+/// Retained states arrive right after subscribing: nothing is published before they are in, so
+/// a restart does not flash an occupied room OFF (and fire "becomes empty" in Home Assistant).
+const SETTLE: Duration = Duration::from_secs(2);
 
 /// The local time of day, for automation conditions.
 fn local_time_of_day() -> TimeOfDay {
@@ -67,6 +70,8 @@ struct Shell {
     rejected: u64,
     /// Per room: the occupancy and count last published.
     published: Vec<Option<(bool, u32)>>,
+    /// Whether the first publication is done (see [`SETTLE`]).
+    settled: bool,
 }
 
 impl Shell {
@@ -75,6 +80,9 @@ impl Shell {
     }
 
     fn publish(&mut self, updates: Vec<RoomUpdate>, now: Duration) {
+        if !self.settled {
+            return;
+        }
         for u in updates {
             let room = &self.house.rooms[u.room].id;
             let e = &u.evidence;
@@ -146,6 +154,29 @@ impl Shell {
 
     fn advance(&mut self) {
         let now = self.now();
+        if !self.settled && now < SETTLE {
+            self.fusion.advance(now);
+            return;
+        }
+        if !self.settled {
+            // The first publication: every room as it stands, and rooms already occupied are
+            // news for the automations (they assumed every room empty).
+            self.settled = true;
+            self.fusion.republish();
+            let updates = self.fusion.advance(now);
+            let occupied: Vec<usize> =
+                updates.iter().filter(|u| u.evidence.occupied).map(|u| u.room).collect();
+            self.publish(updates, now);
+            for room in occupied {
+                let outcome = self.automations.room_changed(
+                    room,
+                    Occupancy::Occupied,
+                    now,
+                    local_time_of_day(),
+                );
+                self.act(outcome);
+            }
+        }
         let updates = self.fusion.advance(now);
         self.publish(updates, now);
         let outcome = self.automations.advance(now, local_time_of_day());
@@ -159,6 +190,7 @@ impl Shell {
             .flatten()
             .min()
             .unwrap_or(now + IDLE);
+        let next = if self.settled { next } else { next.min(SETTLE) };
         self.start + next.max(now)
     }
 }
@@ -184,12 +216,12 @@ impl Service for RoomsService {
             fusion: Fusion::new(&settings.house),
             automations: Automations::new(&settings.house, Duration::ZERO),
             published: vec![None; settings.house.rooms.len()],
+            settled: false,
             house: settings.house,
             topics,
             start: Instant::now(),
             rejected: 0,
         };
-        // Every room starts empty, and says so.
         shell.advance();
         let mut health = tokio::time::interval(HEALTH_EVERY);
         health.set_missed_tick_behavior(MissedTickBehavior::Delay);

@@ -295,3 +295,22 @@ fn a_rooms_section_that_names_an_unknown_camera_is_refused_with_the_cameras_decl
         "{stderr}"
     );
 }
+
+#[test]
+fn a_restart_with_someone_in_the_room_does_not_flash_it_empty() {
+    let broker = Mosquitto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let rec = Recorder::start(&broker, &["roomsense/rooms/kitchen/occupancy"]);
+    let child = start_rooms(&broker, dir.path(), RELAY);
+    rec.wait_for("the initial state", Duration::from_secs(20), |_, p| p == "OFF");
+    broker.publish("roomsense/n1/vision/kitchen_cam/person", "1", true);
+    rec.wait_for("occupied", Duration::from_secs(10), |_, p| p == "ON");
+    terminate(child, Duration::from_secs(10));
+    let restarted = wall();
+    let child = start_rooms(&broker, dir.path(), RELAY);
+    // The retained count arrives before anything is published: the room stays ON throughout.
+    thread::sleep(Duration::from_secs(5));
+    let after: Vec<Line> = rec.messages().into_iter().filter(|m| m.0 >= restarted).collect();
+    assert!(after.iter().all(|m| m.2 == "ON"), "{after:#?}");
+    terminate(child, Duration::from_secs(10));
+}

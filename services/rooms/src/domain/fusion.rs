@@ -635,6 +635,14 @@ impl Fusion {
             .collect()
     }
 
+    /// Forgets what was published: the next [`Fusion::advance`] returns every room (with
+    /// `became: None`), for a shell that held back its first decisions.
+    pub fn republish(&mut self) {
+        for room in &mut self.rooms {
+            room.published = None;
+        }
+    }
+
     /// The earliest time after `now` at which [`Fusion::advance`] could change something: a
     /// hold or decay ending, a veto starting, a wasp's settle time, or the moment a fading
     /// score falls below `empty_below`. `None` when nothing is pending.
@@ -931,6 +939,18 @@ mod tests {
         assert!(f.is_occupied(0));
         f.advance(secs(6.001));
         assert!(!f.is_occupied(0));
+    }
+
+    #[test]
+    fn republishing_gives_every_room_again_without_calling_it_a_change() {
+        let mut f = Fusion::new(&lounge(None));
+        f.advance(secs(0.0));
+        f.observe(cam(1), secs(0.1));
+        f.republish();
+        let u = f.advance(secs(0.2));
+        assert_eq!(u.len(), 1);
+        assert_eq!(u[0].became, None);
+        assert!(u[0].evidence.occupied);
     }
 
     #[test]
