@@ -24,6 +24,9 @@ pub(crate) struct RoomsenseConfig {
     /// The bundled broker (`roomsense broker init`).
     #[serde(default)]
     pub(crate) broker: BrokerConfig,
+    /// Per-room occupancy and local automations (`roomsense rooms`).
+    #[serde(default)]
+    pub(crate) rooms: roomsense_rooms::RoomsConfig,
 }
 
 impl RoomsenseConfig {
@@ -42,7 +45,21 @@ impl RoomsenseConfig {
                 }
             }
             c.broker.validate(problems);
+            c.rooms.validate(problems);
         })
+    }
+
+    /// The validated `[rooms]` section (already checked by `parse`).
+    pub(crate) fn house(&self) -> anyhow::Result<roomsense_rooms::House> {
+        let mut problems = roomsense_core::config::Problems::default();
+        match self.rooms.validate(&mut problems) {
+            Some(house) => Ok(house),
+            None => {
+                let text: Vec<String> =
+                    problems.into_vec().iter().map(ToString::to_string).collect();
+                anyhow::bail!("invalid [rooms] section: {}", text.join("; "))
+            }
+        }
     }
 
     /// The config as `info` reports it: no password, no password file contents.

@@ -58,6 +58,10 @@ pub(crate) async fn run(args: DemoArgs, shutdown: CancellationToken) -> anyhow::
         password: args.password.clone(),
         ..MqttConfig::default()
     };
+    let (rooms, _) = roomsense_rooms::RoomsConfig::from_toml(
+        "demo rooms",
+        &roomsense_rooms::SimHouse::new(&args.node_id).config(),
+    )?;
     // No house is configured in the demo: the locator runs on the built-in one, whose
     // `living_room` node is the demo node's room.
     let config = RoomsenseConfig {
@@ -65,6 +69,7 @@ pub(crate) async fn run(args: DemoArgs, shutdown: CancellationToken) -> anyhow::
         mqtt,
         locate: roomsense_locate::demo_house(),
         broker: Default::default(),
+        rooms,
     };
     // The demo's settings pass the same checks as a user's file.
     let mut problems = roomsense_core::config::Problems::default();
@@ -80,6 +85,8 @@ pub(crate) async fn run(args: DemoArgs, shutdown: CancellationToken) -> anyhow::
     let login = args.username.clone().map(|u| (u, args.password.clone().unwrap_or_default()));
     let prefix = &config.mqtt.topic_prefix;
     let own = format!("{prefix}/{}/#", config.node.id);
+    let occupancy = format!("{prefix}/rooms/+/occupancy");
+    let count = format!("{prefix}/rooms/+/count");
     let discovery = format!("{}/device/#", config.mqtt.discovery_prefix);
     let located = format!("{prefix}/devices/#");
     let (observer, mut messages) = Observer::new(
@@ -87,7 +94,7 @@ pub(crate) async fn run(args: DemoArgs, shutdown: CancellationToken) -> anyhow::
         &host,
         port,
         login,
-        &[&own, &discovery, &located],
+        &[&own, &occupancy, &count, &located, &discovery],
         1024,
     );
     let view_task = tokio::spawn(observer.run(view_stop.clone()));

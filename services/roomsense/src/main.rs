@@ -36,6 +36,8 @@ enum Command {
     Node,
     /// Run the locator: each tracked device's room, from every node's ESPresense reports.
     Locate(LocateArgs),
+    /// Run the rooms service: per-room occupancy from every signal, and local automations.
+    Rooms,
     /// Run every service on simulated hardware against an embedded broker: try it with nothing set up.
     Demo(demo::DemoArgs),
     /// Check a config file and exit: 0 when it is valid, 2 with every problem listed when not.
@@ -100,6 +102,7 @@ fn main() -> ExitCode {
             serve(&cli.config, &[roomsense_locate::LocateService::NAME])
         }
         Command::Locate(LocateArgs { action: Some(action) }) => locate_offline(&cli.config, action),
+        Command::Rooms => serve(&cli.config, &[services::ROOMS]),
         Command::Demo(args) => block_on(|shutdown| demo::run(args, shutdown)),
         Command::Broker(BrokerCommand::Init(args)) => match RoomsenseConfig::load(&cli.config) {
             Ok(config) => broker_init::run(&config, &args),

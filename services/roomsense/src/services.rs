@@ -8,6 +8,7 @@ use roomsense_core::mqtt::{Link, LinkOptions};
 use roomsense_core::{Context, Health, Identity, Service, Stopped};
 use roomsense_locate::{LocateService, LocateSettings};
 use roomsense_node::{LinuxSystem, NodeService, NodeSettings, SimEnvironment, SimSystem};
+use roomsense_rooms::{HouseSimulator, RoomsService, RoomsSettings, SimHouse};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -21,7 +22,10 @@ pub(crate) enum Hardware {
 }
 
 /// Every service the binary knows, in start order.
-pub(crate) const SERVICES: &[&str] = &[roomsense_core::NODE_SERVICE, LocateService::NAME];
+pub(crate) const SERVICES: &[&str] = &[roomsense_core::NODE_SERVICE, LocateService::NAME, ROOMS];
+
+/// The rooms service's name.
+pub(crate) const ROOMS: &str = "rooms";
 
 /// How long services and links get to stop before the process gives up on them.
 const STOP_DEADLINE: Duration = Duration::from_secs(8);
@@ -127,6 +131,35 @@ pub(crate) async fn run(
                 services.spawn(supervise(name, token, move || {
                     LocateService::new(ctx.clone(), house.clone(), settings.clone())
                 }));
+            }
+            ROOMS => {
+                let settings = RoomsSettings {
+                    house: config.house()?,
+                    topic_prefix: config.mqtt.topic_prefix.clone(),
+                };
+                services.spawn(supervise(name, token.clone(), move || {
+                    RoomsService::new(ctx.clone(), settings.clone())
+                }));
+                if hardware == Hardware::Simulated {
+                    // Until the locator, vision, audio and GPIO services run in the demo, a
+                    // simulated house publishes what they would.
+                    let identity = Identity::new(&config.node, &config.mqtt, "house-sim");
+                    let options = LinkOptions {
+                        identity,
+                        mqtt: config.mqtt.clone(),
+                        state_dir: config.node.state_dir.clone(),
+                        jitter_seed: seed.wrapping_add(1000),
+                    };
+                    let (link, driver) = Link::open(options)
+                        .context("cannot set up the simulated house's MQTT link")?;
+                    links.spawn(driver.run(links_stop.clone()));
+                    let sim_ctx = Context { link, health: Health::default() };
+                    let sim = SimHouse::new(&config.node.id);
+                    let prefix = config.mqtt.topic_prefix.clone();
+                    services.spawn(supervise("house-sim", token, move || {
+                        HouseSimulator::new(sim_ctx.clone(), sim.clone(), &prefix)
+                    }));
+                }
             }
             other => anyhow::bail!("unknown service `{other}`; known: {}", SERVICES.join(", ")),
         }

@@ -41,6 +41,7 @@ fn demo(broker: &Mosquitto) -> Child {
 const TEMPERATURE: &str = "sensor.roomsense_hae2e_environment_temperature";
 const VERSION: &str = "sensor.roomsense_hae2e_version";
 const RESTART: &str = "button.roomsense_hae2e_restart";
+const LOUNGE: &str = "binary_sensor.roomsense_hae2e_rooms_lounge_occupancy";
 const WAIT: Duration = Duration::from_secs(60);
 
 fn is_room_temperature(s: &EntityState) -> bool {
@@ -104,6 +105,24 @@ fn home_assistant_adopts_the_node_follows_its_availability_and_keeps_it_across_a
     ] {
         assert!(on_device.contains(entity), "{entity} should be on the node's device: {on_device}");
     }
+
+    // The rooms service: an occupancy binary_sensor and a people sensor per room, on the
+    // house-level "roomsense rooms" device, with the evidence as attributes.
+    let lounge = ha
+        .wait_for_state(LOUNGE, |s| s.state == "on" || s.state == "off", WAIT)
+        .unwrap_or_else(|e| fail(&e, &ha));
+    assert_eq!(lounge.attributes["device_class"], "occupancy");
+    assert!(lounge.attributes.get("reason").is_some(), "{:?}", lounge.attributes);
+    assert_eq!(
+        template(&ha, &format!("{{{{ device_attr(device_id('{LOUNGE}'), 'name') }}}}")),
+        "roomsense rooms"
+    );
+    ha.wait_for_state(
+        "sensor.roomsense_hae2e_rooms_lounge_count",
+        |s| s.state.parse::<u32>().is_ok(),
+        WAIT,
+    )
+    .unwrap_or_else(|e| fail(&e, &ha));
 
     // Availability: the node is killed, Home Assistant sees it go.
     signal(&node, rustix::process::Signal::KILL);

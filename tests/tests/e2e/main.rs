@@ -19,3 +19,6 @@ mod link;
 mod locate;
 /// `roomsense node` under a stand-in for systemd: readiness and a watchdog fed by health.
 mod node;
+/// `roomsense rooms`: the scripted walk's occupancy timeline, automations without Home
+/// Assistant, config errors.
+mod rooms;
