@@ -62,13 +62,16 @@ struct RelayPart {
     name: String,
     relay: Relay,
     out: Box<dyn DigitalOut>,
+    stopped: bool,
 }
 
 impl Drop for RelayPart {
     fn drop(&mut self) {
-        // Also on a panic unwinding through the service: leave the relay safe.
-        let safe = self.relay.shutdown();
-        if let Some(level) = safe.set {
+        // A panic unwinding through the service, or a part that failed to open after this
+        // one: leave the relay safe.
+        if !self.stopped
+            && let Some(level) = self.relay.shutdown().set
+        {
             let _ = self.out.set(level);
         }
     }
@@ -139,7 +142,7 @@ impl GpioService {
             let relay = Relay::new(r.startup, r.safe_state, r.auto_off);
             let out = b.output(&format!("relay {}", r.name), &r.line, r.active_low, relay.initial())?;
             parts.by_name.insert(r.name.clone(), Commandable::Relay(parts.relays.len()));
-            parts.relays.push(RelayPart { name: r.name.clone(), relay, out });
+            parts.relays.push(RelayPart { name: r.name.clone(), relay, out, stopped: false });
         }
         for l in &self.plan.leds {
             let pwm = b.pwm(&format!("led {}", l.name), &l.pwm)?;
@@ -287,6 +290,7 @@ impl Shell<'_> {
         for r in &mut parts.relays {
             let e = r.relay.shutdown();
             self.relay(r, counters, e);
+            r.stopped = true;
         }
         for l in &mut parts.leds {
             if let Err(e) = l.pwm.set(period_of(l.plan.frequency_hz), 0.0, false) {
