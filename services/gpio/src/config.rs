@@ -6,8 +6,8 @@ use std::fmt;
 use std::time::Duration;
 
 use roomsense_core::config::{Problem, Problems};
-use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
 
 use crate::domain::board::{BoardProfile, PwmChannel};
 use crate::domain::buzzer::{Pattern, built_in_patterns};
@@ -640,7 +640,13 @@ impl Claims<'_> {
         Some(number)
     }
 
-    fn line(&mut self, problems: &mut Problems, key: &str, pin: &PinRef, who: &str) -> Option<LineRef> {
+    fn line(
+        &mut self,
+        problems: &mut Problems,
+        key: &str,
+        pin: &PinRef,
+        who: &str,
+    ) -> Option<LineRef> {
         let number = self.pin(problems, key, pin, who)?;
         let info = &self.board.pins[&number];
         if !info.is_gpio() {
@@ -655,7 +661,10 @@ impl Claims<'_> {
             problems.push(
                 Problem::new(
                     key,
-                    format!("pin {} is not a GPIO line on this board ({what})", self.board.describe(number)),
+                    format!(
+                        "pin {} is not a GPIO line on this board ({what})",
+                        self.board.describe(number)
+                    ),
                 )
                 .allowed(format!("free GPIO pins: {}", self.board.describe_all(&free))),
             );
@@ -669,7 +678,13 @@ impl Claims<'_> {
         })
     }
 
-    fn pwm(&mut self, problems: &mut Problems, key: &str, pin: &PinRef, who: &str) -> Option<PwmRef> {
+    fn pwm(
+        &mut self,
+        problems: &mut Problems,
+        key: &str,
+        pin: &PinRef,
+        who: &str,
+    ) -> Option<PwmRef> {
         let board = self.board;
         let free_pwm = |claims: &Self| -> String {
             let pins: Vec<u8> = board
@@ -681,7 +696,8 @@ impl Claims<'_> {
                     !claims.pwm.contains_key(ch)
                 })
                 .collect();
-            let setup = board.pwm_setup.as_deref().map(|s| format!("; PWM needs {s}")).unwrap_or_default();
+            let setup =
+                board.pwm_setup.as_deref().map(|s| format!("; PWM needs {s}")).unwrap_or_default();
             format!("free PWM pins: {}{setup}", board.describe_all(&pins))
         };
         // A PWM pin on the Coral is not a GPIO line: look it up without the line checks.
@@ -699,11 +715,8 @@ impl Claims<'_> {
         let info = &board.pins[&number];
         let Some(channel) = info.pwm.clone() else {
             problems.push(
-                Problem::new(
-                    key,
-                    format!("pin {} has no hardware PWM", board.describe(number)),
-                )
-                .allowed(free_pwm(self)),
+                Problem::new(key, format!("pin {} has no hardware PWM", board.describe(number)))
+                    .allowed(free_pwm(self)),
             );
             return None;
         };
@@ -716,8 +729,11 @@ impl Claims<'_> {
         }
         if let Some(other) = self.pins.get(&number) {
             problems.push(
-                Problem::new(key, format!("pin {} is already used by {other}", board.describe(number)))
-                    .allowed(free_pwm(self)),
+                Problem::new(
+                    key,
+                    format!("pin {} is already used by {other}", board.describe(number)),
+                )
+                .allowed(free_pwm(self)),
             );
             return None;
         }
@@ -743,7 +759,13 @@ impl Claims<'_> {
     }
 
     /// The device of the sensor's bus, with its pins and address claimed.
-    fn bus(&mut self, problems: &mut Problems, key: &str, s: &Bme280Config, who: &str) -> Option<String> {
+    fn bus(
+        &mut self,
+        problems: &mut Problems,
+        key: &str,
+        s: &Bme280Config,
+        who: &str,
+    ) -> Option<String> {
         let board = self.board;
         let Some(bus) = board.i2c.iter().find(|b| b.bus == s.bus) else {
             let buses: Vec<String> = board
@@ -752,8 +774,11 @@ impl Claims<'_> {
                 .map(|b| format!("{} (pins {} and {})", b.bus, b.sda, b.scl))
                 .collect();
             problems.push(
-                Problem::new(format!("{key}.bus"), format!("the {} has no I2C bus {}", board.id, s.bus))
-                    .allowed(buses.join(", ")),
+                Problem::new(
+                    format!("{key}.bus"),
+                    format!("the {} has no I2C bus {}", board.id, s.bus),
+                )
+                .allowed(buses.join(", ")),
             );
             return None;
         };

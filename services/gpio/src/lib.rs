@@ -25,8 +25,8 @@ mod service;
 mod sources;
 
 pub use config::{
-    Bme280Config, BuzzerConfig, BuzzerPlan, GpioConfig, InputConfig, InputPlan, LedConfig,
-    LedPlan, LineRef, OnOff, PinRef, Plan, Pull, PwmRef, RelayConfig, RelayPlan, SensorPlan,
+    Bme280Config, BuzzerConfig, BuzzerPlan, GpioConfig, InputConfig, InputPlan, LedConfig, LedPlan,
+    LineRef, OnOff, PinRef, Plan, Pull, PwmRef, RelayConfig, RelayPlan, SensorPlan,
 };
 pub use domain::board::{BoardProfile, I2cBus, Pin, PwmChannel, Uapi};
 pub use domain::buzzer::{Pattern, Tone};

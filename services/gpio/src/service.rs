@@ -53,7 +53,12 @@ const HEALTH_EVERY: Duration = Duration::from_secs(5);
 
 impl GpioService {
     /// A service driving `plan`'s parts on `backend`. Does nothing until run.
-    pub fn new(ctx: Context, plan: Plan, settings: GpioSettings, backend: Box<dyn GpioBackend>) -> Self {
+    pub fn new(
+        ctx: Context,
+        plan: Plan,
+        settings: GpioSettings,
+        backend: Box<dyn GpioBackend>,
+    ) -> Self {
         Self { ctx, plan, settings, backend }
     }
 }
@@ -140,7 +145,8 @@ impl GpioService {
         };
         for r in &self.plan.relays {
             let relay = Relay::new(r.startup, r.safe_state, r.auto_off);
-            let out = b.output(&format!("relay {}", r.name), &r.line, r.active_low, relay.initial())?;
+            let out =
+                b.output(&format!("relay {}", r.name), &r.line, r.active_low, relay.initial())?;
             parts.by_name.insert(r.name.clone(), Commandable::Relay(parts.relays.len()));
             parts.relays.push(RelayPart { name: r.name.clone(), relay, out, stopped: false });
         }
@@ -160,7 +166,10 @@ impl GpioService {
             let mut line = b.input(&part, i)?;
             let level = line.level()?;
             let debounce = if line.debounced() { Duration::ZERO } else { i.debounce };
-            parts.inputs.push(InputPart { name: i.name.clone(), input: BinaryInput::new(level, debounce, i.hold) });
+            parts.inputs.push(InputPart {
+                name: i.name.clone(),
+                input: BinaryInput::new(level, debounce, i.hold),
+            });
             lines.push(line);
         }
         for s in &self.plan.sensors {
@@ -189,7 +198,12 @@ impl Service for GpioService {
         let shell = Shell { ctx: &self.ctx, topics: &topics };
         shell.start(&mut parts, &mut counters, now);
         let mut health = tokio::time::interval(HEALTH_EVERY);
-        tracing::info!(service = Self::NAME, node = identity.node_id(), count = parts.by_name.len() + lines.len() + parts.sensors.len(), "running");
+        tracing::info!(
+            service = Self::NAME,
+            node = identity.node_id(),
+            count = parts.by_name.len() + lines.len() + parts.sensors.len(),
+            "running"
+        );
         loop {
             let deadline = parts.deadline();
             let timer = async {
@@ -275,7 +289,11 @@ impl Shell<'_> {
             self.relay(r, counters, e);
         }
         for l in &parts.leds {
-            self.ctx.link.publish_state(&self.topics.state(&l.plan.name), light_state(l.light.state()), true);
+            self.ctx.link.publish_state(
+                &self.topics.state(&l.plan.name),
+                light_state(l.light.state()),
+                true,
+            );
         }
         for b in &parts.buzzers {
             self.ctx.link.publish_state(&self.topics.state(&b.plan.name), "idle", true);
@@ -447,7 +465,11 @@ impl Shell<'_> {
                 Ok(raw) => match calibrate(raw, s.plan.offsets) {
                     Ok(r) => {
                         for (quantity, text) in reading(&r) {
-                            self.ctx.link.publish_state(&self.topics.quantity(&s.plan.name, quantity), text, true);
+                            self.ctx.link.publish_state(
+                                &self.topics.quantity(&s.plan.name, quantity),
+                                text,
+                                true,
+                            );
                         }
                     }
                     Err(why) => {

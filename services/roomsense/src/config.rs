@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use roomsense_core::config::{ConfigError, ConfigFile, MqttConfig, NodeConfig};
+use roomsense_gpio::GpioConfig;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -16,6 +17,8 @@ pub(crate) struct RoomsenseConfig {
     pub(crate) node: NodeConfig,
     #[serde(default)]
     pub(crate) mqtt: MqttConfig,
+    #[serde(default)]
+    pub(crate) gpio: GpioConfig,
 }
 
 impl RoomsenseConfig {
@@ -28,6 +31,7 @@ impl RoomsenseConfig {
         file.parse(|c: &RoomsenseConfig, problems| {
             c.node.validate(problems);
             c.mqtt.validate(problems);
+            c.gpio.validate(problems);
         })
     }
 
@@ -43,6 +47,11 @@ impl RoomsenseConfig {
                 "password_set": self.mqtt.password.is_some() || self.mqtt.password_file.is_some(),
                 "discovery_prefix": self.mqtt.discovery_prefix,
                 "topic_prefix": self.mqtt.topic_prefix,
+            },
+            "gpio": {
+                "board": self.gpio.board,
+                "parts": self.gpio.relay.len() + self.gpio.led.len() + self.gpio.buzzer.len()
+                    + self.gpio.input.len() + self.gpio.bme280.len(),
             },
         })
     }
@@ -69,6 +78,9 @@ mod tests {
             ConfigFile::from_text("t.toml", "[node]\nid = \"a\"\nroom = \"b\"\n[blee]\nx = 1\n");
         let err = RoomsenseConfig::parse(&file).unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("t.toml:4: blee: unknown key (allowed: node or mqtt)"), "{text}");
+        assert!(
+            text.contains("t.toml:4: blee: unknown key (allowed: node, mqtt or gpio)"),
+            "{text}"
+        );
     }
 }

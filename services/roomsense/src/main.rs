@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use roomsense_core::Service as _;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::RoomsenseConfig;
@@ -31,6 +32,8 @@ struct Cli {
 enum Command {
     /// Run the node service: the node's health entities and the management API.
     Node,
+    /// Run the GPIO service: relays, PWM LEDs, buzzers, PIR and door inputs, BME280 sensors.
+    Gpio,
     /// Run every service on simulated hardware against an embedded broker: try it with nothing set up.
     Demo(demo::DemoArgs),
     /// Check a config file and exit: 0 when it is valid, 2 with every problem listed when not.
@@ -49,6 +52,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::CheckConfig { file } => check_config(&file.unwrap_or(cli.config)),
         Command::Node => serve(&cli.config, &[roomsense_core::NODE_SERVICE]),
+        Command::Gpio => serve(&cli.config, &[roomsense_gpio::GpioService::NAME]),
         Command::Demo(args) => block_on(|shutdown| demo::run(args, shutdown)),
     }
 }

@@ -6,7 +6,8 @@ use std::time::Duration;
 use anyhow::Context as _;
 use roomsense_core::mqtt::{Link, LinkOptions};
 use roomsense_core::{Context, Health, Identity, Service, Stopped};
-use roomsense_node::{LinuxSystem, NodeService, NodeSettings, SimEnvironment, SimSystem};
+use roomsense_gpio::{GpioService, GpioSettings, LinuxBackend, Plan, SimBackend};
+use roomsense_node::{LinuxSystem, NodeService, NodeSettings, SimSystem};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -20,10 +21,21 @@ pub(crate) enum Hardware {
 }
 
 /// Every service the binary knows, in start order.
-pub(crate) const SERVICES: &[&str] = &[roomsense_core::NODE_SERVICE];
+pub(crate) const SERVICES: &[&str] = &[roomsense_core::NODE_SERVICE, GpioService::NAME];
+
+/// The demo's simulated PIR walks from this seed, so every demo run trips alike.
+const DEMO_SEED: u64 = 7;
 
 /// How long services and links get to stop before the process gives up on them.
 const STOP_DEADLINE: Duration = Duration::from_secs(8);
+
+/// The model Home Assistant shows; every service of the node says the same.
+fn model(hardware: Hardware) -> String {
+    match hardware {
+        Hardware::Real => "roomsense node".into(),
+        Hardware::Simulated => "roomsense demo (simulated hardware)".into(),
+    }
+}
 
 /// Builds a service from the config; called again when the service asks to be restarted.
 fn build_node(config: &RoomsenseConfig, hardware: Hardware, ctx: Context) -> NodeService {
@@ -31,25 +43,24 @@ fn build_node(config: &RoomsenseConfig, hardware: Hardware, ctx: Context) -> Nod
         report_interval: Duration::from_secs(config.node.report_interval_s),
         services: SERVICES.iter().map(|s| (*s).to_owned()).collect(),
         config_summary: config.summary(),
-        model: match hardware {
-            Hardware::Real => "roomsense node".into(),
-            Hardware::Simulated => "roomsense demo (simulated hardware)".into(),
-        },
+        model: model(hardware),
     };
+    // The environment sensor (a BME280, simulated in the demo) is the GPIO service's.
     match hardware {
-        Hardware::Real => NodeService::new(
-            ctx,
-            settings,
-            Box::new(LinuxSystem::new(&config.node.state_dir)),
-            None,
-        ),
-        Hardware::Simulated => NodeService::new(
-            ctx,
-            settings,
-            Box::new(SimSystem),
-            Some(Box::new(SimEnvironment::new(config.node.id.len() as u64))),
-        ),
+        Hardware::Real => {
+            NodeService::new(ctx, settings, Box::new(LinuxSystem::new(&config.node.state_dir)))
+        }
+        Hardware::Simulated => NodeService::new(ctx, settings, Box::new(SimSystem)),
     }
+}
+
+fn build_gpio(plan: &Plan, hardware: Hardware, ctx: Context) -> GpioService {
+    let settings = GpioSettings { model: model(hardware) };
+    let backend: Box<dyn roomsense_gpio::GpioBackend> = match hardware {
+        Hardware::Real => Box::new(LinuxBackend::new()),
+        Hardware::Simulated => Box::new(SimBackend::with_wandering_pir(DEMO_SEED)),
+    };
+    GpioService::new(ctx, plan.clone(), settings, backend)
 }
 
 /// Runs `names` until `shutdown`; returns the health flags for the watchdog through `started`.
@@ -84,6 +95,19 @@ pub(crate) async fn run(
             roomsense_core::NODE_SERVICE => {
                 services.spawn(supervise(name, token, move || {
                     build_node(&config, hardware, ctx.clone())
+                }));
+            }
+            GpioService::NAME => {
+                let Some(plan) = config.gpio.plan(&mut Default::default()) else {
+                    anyhow::bail!(
+                        "the gpio service has nothing to drive: add a board and parts to [gpio]"
+                    );
+                };
+                if plan.is_empty() {
+                    tracing::warn!(service = name, "no parts in [gpio]");
+                }
+                services.spawn(supervise(name, token, move || {
+                    build_gpio(&plan, hardware, ctx.clone())
                 }));
             }
             other => anyhow::bail!("unknown service `{other}`; known: {}", SERVICES.join(", ")),

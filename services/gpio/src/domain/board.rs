@@ -102,7 +102,8 @@ pub struct I2cBus {
 impl Pin {
     /// Whether the pin can be requested as a GPIO line.
     pub fn is_gpio(&self) -> bool {
-        self.power.is_none() && (self.line.is_some() || (self.chip.is_some() && self.offset.is_some()))
+        self.power.is_none()
+            && (self.line.is_some() || (self.chip.is_some() && self.offset.is_some()))
     }
 
     /// The name a user sees: the board's label, else the line name.
@@ -135,12 +136,13 @@ impl BoardProfile {
         let file: ProfileFile = toml::from_str(text).map_err(|e| ProfileError(e.to_string()))?;
         let mut pins = BTreeMap::new();
         for (key, pin) in file.pins {
-            let number: u8 = key
-                .parse()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| ProfileError(format!("pin `{key}` is not a header pin number")))?;
-            if pin.power.is_none() && pin.line.is_none() && pin.chip.is_some() != pin.offset.is_some()
+            let number: u8 =
+                key.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                    ProfileError(format!("pin `{key}` is not a header pin number"))
+                })?;
+            if pin.power.is_none()
+                && pin.line.is_none()
+                && pin.chip.is_some() != pin.offset.is_some()
             {
                 return Err(ProfileError(format!("pin {number}: give both chip and offset")));
             }
@@ -149,7 +151,10 @@ impl BoardProfile {
         for bus in &file.i2c {
             for p in [bus.sda, bus.scl] {
                 if !pins.contains_key(&p) {
-                    return Err(ProfileError(format!("i2c bus {}: pin {p} is not on the header", bus.bus)));
+                    return Err(ProfileError(format!(
+                        "i2c bus {}: pin {p} is not on the header",
+                        bus.bus
+                    )));
                 }
             }
         }
@@ -187,12 +192,20 @@ impl BoardProfile {
 
     /// The pins that can be GPIO lines and are not reserved.
     pub fn usable_gpio_pins(&self) -> Vec<u8> {
-        self.pins.iter().filter(|(_, p)| p.is_gpio() && p.reserved.is_none()).map(|(n, _)| *n).collect()
+        self.pins
+            .iter()
+            .filter(|(_, p)| p.is_gpio() && p.reserved.is_none())
+            .map(|(n, _)| *n)
+            .collect()
     }
 
     /// The pins with a hardware PWM channel.
     pub fn pwm_pins(&self) -> Vec<u8> {
-        self.pins.iter().filter(|(_, p)| p.pwm.is_some() && p.reserved.is_none()).map(|(n, _)| *n).collect()
+        self.pins
+            .iter()
+            .filter(|(_, p)| p.pwm.is_some() && p.reserved.is_none())
+            .map(|(n, _)| *n)
+            .collect()
     }
 
     /// `12 (GPIO18)`: a pin as messages show it.
@@ -228,7 +241,10 @@ mod tests {
             let board = BoardProfile::parse(text).unwrap_or_else(|e| panic!("{id}: {e}"));
             assert_eq!(board.id, *id);
             assert_eq!(board.pins.len(), 40, "{id}");
-            assert_eq!(board.pins.keys().copied().collect::<Vec<_>>(), (1..=40).collect::<Vec<_>>());
+            assert_eq!(
+                board.pins.keys().copied().collect::<Vec<_>>(),
+                (1..=40).collect::<Vec<_>>()
+            );
             assert!(!board.usable_gpio_pins().is_empty(), "{id}");
             assert!(!board.pwm_pins().is_empty(), "{id}");
             assert!(!board.i2c.is_empty(), "{id}");
@@ -258,7 +274,10 @@ mod tests {
         let coral = BoardProfile::built_in("coral-dev-board").unwrap();
         assert_eq!(coral.uapi, Uapi::V1);
         let p37 = &coral.pins[&37];
-        assert_eq!((p37.chip.as_deref(), p37.offset, p37.line.as_deref()), (Some("30220000.gpio"), Some(13), None));
+        assert_eq!(
+            (p37.chip.as_deref(), p37.offset, p37.line.as_deref()),
+            (Some("30220000.gpio"), Some(13), None)
+        );
         assert_eq!(coral.pin_named("GPIO_P37"), Some(37));
         assert_eq!(coral.pwm_pins(), vec![15, 32, 33]);
         assert!(!coral.pins[&7].is_gpio(), "UART3 TXD has no GPIO line in the profile");

@@ -32,16 +32,19 @@ impl Pattern {
     pub fn parse(text: &str) -> Result<Self, String> {
         let (body, repeat) = match text.trim().rsplit_once('*') {
             Some((body, n)) => {
-                let n: usize = n.trim().parse().ok().filter(|n| (1..=100).contains(n)).ok_or_else(
-                    || format!("`*{}` is not a repeat count from 1 to 100", n.trim()),
-                )?;
+                let n: usize =
+                    n.trim().parse().ok().filter(|n| (1..=100).contains(n)).ok_or_else(|| {
+                        format!("`*{}` is not a repeat count from 1 to 100", n.trim())
+                    })?;
                 (body, n)
             }
             None => (text, 1),
         };
         let mut tones = Vec::new();
         for step in body.split_whitespace() {
-            let bad = || format!("`{step}` is not a step: write frequency_hz:milliseconds, e.g. 2000:150");
+            let bad = || {
+                format!("`{step}` is not a step: write frequency_hz:milliseconds, e.g. 2000:150")
+            };
             let (f, ms) = step.split_once(':').ok_or_else(bad)?;
             let frequency_hz: u32 = f.parse().map_err(|_| bad())?;
             let ms: u64 = ms.parse().map_err(|_| bad())?;

@@ -56,7 +56,8 @@ enum Body {
 
 fn body(payload: &[u8]) -> Result<(Body, Option<Value>), Refused> {
     let refuse = |error: String| Refused { error, transaction: None };
-    let text = std::str::from_utf8(payload).map_err(|_| refuse("command is not UTF-8 text".into()))?;
+    let text =
+        std::str::from_utf8(payload).map_err(|_| refuse("command is not UTF-8 text".into()))?;
     let text = text.trim();
     if text.is_empty() {
         return Err(refuse("empty command".into()));
@@ -67,8 +68,8 @@ fn body(payload: &[u8]) -> Result<(Body, Option<Value>), Refused> {
         }
         return Ok((Body::Text(text.to_owned()), None));
     }
-    let value: Value =
-        serde_json::from_str(text).map_err(|e| refuse(format!("command is not valid JSON: {e}")))?;
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| refuse(format!("command is not valid JSON: {e}")))?;
     let Value::Object(mut map) = value else { unreachable!("text starts with `{{`") };
     let transaction = map.remove("transaction");
     Ok((Body::Json(map), transaction))
@@ -137,7 +138,9 @@ pub(crate) fn light(payload: &[u8], on: bool) -> Result<Parsed<LightCommand>, Re
                     v.as_u64()
                         .filter(|b| *b <= 255)
                         .and_then(|b| u8::try_from(b).ok())
-                        .ok_or_else(|| refuse(format!("brightness {v} is out of range (allowed: 0 to 255)")))?,
+                        .ok_or_else(|| {
+                            refuse(format!("brightness {v} is out of range (allowed: 0 to 255)"))
+                        })?,
                 ),
             };
             let transition = match map.get("transition") {
@@ -214,27 +217,60 @@ mod tests {
         assert!(switch(&[0xff, 0xfe]).unwrap_err().error.contains("UTF-8"));
         let r = switch(br#"{"state":1,"transaction":"t"}"#).unwrap_err();
         assert_eq!(r.transaction, Some(json!("t")));
-        assert!(switch(br#"{"state":"ON","colour":"red"}"#).unwrap_err().error.contains("unknown key `colour`"));
+        assert!(
+            switch(br#"{"state":"ON","colour":"red"}"#)
+                .unwrap_err()
+                .error
+                .contains("unknown key `colour`")
+        );
         assert!(switch(br#"{}"#).unwrap_err().error.contains("missing key `state`"));
     }
 
     #[test]
     fn light_commands_follow_home_assistants_json_schema() {
-        let c = light(br#"{"state":"ON","brightness":128,"transition":1.5}"#, false).unwrap().command;
-        assert_eq!(c, LightCommand { on: true, brightness: Some(128), transition: Some(Duration::from_millis(1500)) });
+        let c =
+            light(br#"{"state":"ON","brightness":128,"transition":1.5}"#, false).unwrap().command;
+        assert_eq!(
+            c,
+            LightCommand {
+                on: true,
+                brightness: Some(128),
+                transition: Some(Duration::from_millis(1500))
+            }
+        );
         assert!(light(br#"{"brightness":10}"#, false).unwrap().command.on);
         assert!(!light(b"TOGGLE", true).unwrap().command.on);
-        assert!(light(br#"{"state":"ON","brightness":256}"#, false).unwrap_err().error.contains("0 to 255"));
-        assert!(light(br#"{"state":"ON","brightness":-1}"#, false).unwrap_err().error.contains("0 to 255"));
-        assert!(light(br#"{"state":"ON","transition":-2}"#, false).unwrap_err().error.contains("transition"));
-        assert!(light(br#"{"transition":2}"#, false).unwrap_err().error.contains("missing key `state`"));
+        assert!(
+            light(br#"{"state":"ON","brightness":256}"#, false)
+                .unwrap_err()
+                .error
+                .contains("0 to 255")
+        );
+        assert!(
+            light(br#"{"state":"ON","brightness":-1}"#, false)
+                .unwrap_err()
+                .error
+                .contains("0 to 255")
+        );
+        assert!(
+            light(br#"{"state":"ON","transition":-2}"#, false)
+                .unwrap_err()
+                .error
+                .contains("transition")
+        );
+        assert!(
+            light(br#"{"transition":2}"#, false).unwrap_err().error.contains("missing key `state`")
+        );
     }
 
     #[test]
     fn buzzer_commands_name_a_known_pattern_or_stop() {
         let names = ["beep".to_owned(), "alarm".to_owned()];
         assert_eq!(buzzer(b"beep", &names).unwrap().command, BuzzerCommand::Play("beep".into()));
-        assert_eq!(buzzer(br#"{"pattern":"alarm"}"#, &names).unwrap().command, BuzzerCommand::Play("alarm".into()));
+        assert_eq!(
+            buzzer(br#"{"pattern":"alarm"}"#, &names).unwrap().command,
+            BuzzerCommand::Play("alarm".into())
+        );
         assert_eq!(buzzer(b"STOP", &names).unwrap().command, BuzzerCommand::Stop);
         let e = buzzer(b"siren", &names).unwrap_err().error;
         assert!(e.contains("unknown pattern `siren` (allowed: beep, alarm, STOP)"), "{e}");

@@ -63,7 +63,12 @@ pub(crate) struct LightCommand {
 impl Light {
     /// An LED that is off, fading over `default_fade` when a command does not say.
     pub(crate) fn new(default_fade: Duration) -> Self {
-        Self { state: LightState { on: false, brightness: 255 }, default_fade, fade: None, duty: 0.0 }
+        Self {
+            state: LightState { on: false, brightness: 255 },
+            default_fade,
+            fade: None,
+            duty: 0.0,
+        }
     }
 
     /// The published state.
@@ -73,7 +78,7 @@ impl Light {
 
     /// The duty cycle now.
     #[cfg(test)]
-    pub fn duty(&self) -> f64 {
+    pub(crate) fn duty(&self) -> f64 {
         self.duty
     }
 
@@ -97,7 +102,13 @@ impl Light {
             self.duty = target;
             return LightEffects { duty: Some(target), publish: Some(self.state) };
         }
-        self.fade = Some(Fade { from: current, to: target, start: now, length, next_step: now + FADE_STEP });
+        self.fade = Some(Fade {
+            from: current,
+            to: target,
+            start: now,
+            length,
+            next_step: now + FADE_STEP,
+        });
         self.duty = current;
         LightEffects { duty: None, publish: Some(self.state) }
     }
@@ -196,7 +207,14 @@ mod tests {
         let t0 = Instant::now();
         let mut l = Light::new(Duration::ZERO);
         l.command(on(Some(255), Some(1000)), t0);
-        l.command(LightCommand { on: false, brightness: None, transition: Some(Duration::from_millis(1000)) }, t0 + Duration::from_millis(500));
+        l.command(
+            LightCommand {
+                on: false,
+                brightness: None,
+                transition: Some(Duration::from_millis(1000)),
+            },
+            t0 + Duration::from_millis(500),
+        );
         let d = l.poll(t0 + Duration::from_millis(520)).duty.unwrap();
         assert!((d - 0.49).abs() < 1e-6, "{d}");
     }

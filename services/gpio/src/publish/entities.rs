@@ -27,9 +27,13 @@ fn buzzer(t: &Topics, b: &BuzzerPlan) -> Vec<Component> {
     let set = t.set(&b.name);
     let mut out = vec![
         Component::sensor(&b.name, Some(&title(&b.name)), &t.state(&b.name)).icon("mdi:bullhorn"),
-        Component::button(&format!("{}_stop", b.name), Some(&format!("{} stop", title(&b.name))), &set)
-            .with("payload_press", "STOP")
-            .icon("mdi:volume-off"),
+        Component::button(
+            &format!("{}_stop", b.name),
+            Some(&format!("{} stop", title(&b.name))),
+            &set,
+        )
+        .with("payload_press", "STOP")
+        .icon("mdi:volume-off"),
     ];
     for pattern in b.patterns.keys() {
         out.push(
@@ -58,18 +62,31 @@ fn sensor(t: &Topics, s: &SensorPlan) -> Vec<Component> {
     ]
     .into_iter()
     .map(|(quantity, name, class, unit, digits)| {
-        let label = if s.name == "environment" { name.to_owned() } else { format!("{} {}", title(&s.name), name.to_lowercase()) };
-        Component::sensor(&format!("{}_{quantity}", s.name), Some(&label), &t.quantity(&s.name, quantity))
-            .device_class(class)
-            .unit(unit)
-            .state_class("measurement")
-            .precision(digits)
+        let label = if s.name == "environment" {
+            name.to_owned()
+        } else {
+            format!("{} {}", title(&s.name), name.to_lowercase())
+        };
+        Component::sensor(
+            &format!("{}_{quantity}", s.name),
+            Some(&label),
+            &t.quantity(&s.name, quantity),
+        )
+        .device_class(class)
+        .unit(unit)
+        .state_class("measurement")
+        .precision(digits)
     })
     .collect()
 }
 
 /// Every entity of the plan, on the node's device.
-pub(crate) fn discovery(identity: &Identity, topics: &Topics, model: &str, plan: &Plan) -> DeviceDiscovery {
+pub(crate) fn discovery(
+    identity: &Identity,
+    topics: &Topics,
+    model: &str,
+    plan: &Plan,
+) -> DeviceDiscovery {
     let mut d = DeviceDiscovery::new(identity, Device::of_node(identity, model));
     d.add(
         Component::sensor("errors", Some("GPIO errors"), &topics.errors())

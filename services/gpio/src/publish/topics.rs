@@ -21,7 +21,9 @@ impl Topics {
     }
 
     fn topic(&self, levels: &str) -> Topic {
-        self.identity.service_topic(levels).expect("part names are checked slugs, so should form a topic")
+        self.identity
+            .service_topic(levels)
+            .expect("part names are checked slugs, so should form a topic")
     }
 
     /// A part's state.
@@ -77,7 +79,10 @@ mod tests {
         assert_eq!(t.state("fan").as_str(), "roomsense/hall/gpio/fan");
         assert_eq!(t.set("fan").as_str(), "roomsense/hall/gpio/fan/set");
         assert_eq!(t.set_filter, "roomsense/hall/gpio/+/set");
-        assert_eq!(t.quantity("environment", "temperature").as_str(), "roomsense/hall/gpio/environment/temperature");
+        assert_eq!(
+            t.quantity("environment", "temperature").as_str(),
+            "roomsense/hall/gpio/environment/temperature"
+        );
         assert_eq!(t.part_of_set("roomsense/hall/gpio/fan/set"), Some("fan"));
         assert_eq!(t.part_of_set("roomsense/hall/gpio/fan/x/set"), None);
         assert_eq!(t.part_of_set("roomsense/other/gpio/fan/set"), None);

@@ -128,7 +128,8 @@ pub struct Raw {
 impl Raw {
     /// Decodes the 8 data registers from 0xF7.
     pub fn from_registers(d: &[u8; 8]) -> Self {
-        let b20 = |m: u8, l: u8, x: u8| (i32::from(m) << 12) | (i32::from(l) << 4) | (i32::from(x) >> 4);
+        let b20 =
+            |m: u8, l: u8, x: u8| (i32::from(m) << 12) | (i32::from(l) << 4) | (i32::from(x) >> 4);
         Self {
             pressure: b20(d[0], d[1], d[2]),
             temperature: b20(d[3], d[4], d[5]),
@@ -137,7 +138,7 @@ impl Raw {
     }
 
     /// The inverse (the simulator's data registers).
-    pub fn to_registers(&self) -> [u8; 8] {
+    pub fn to_registers(self) -> [u8; 8] {
         let p = self.pressure;
         let t = self.temperature;
         [
@@ -310,7 +311,8 @@ mod tests {
     fn humidity_int32(c: &Calibration, t_fine: i32, adc_h: i32) -> f64 {
         let mut v = t_fine - 76800;
         v = ((((adc_h << 14) - (i32::from(c.h4) << 20) - (i32::from(c.h5) * v)) + 16384) >> 15)
-            * (((((((v * i32::from(c.h6)) >> 10) * (((v * i32::from(c.h3)) >> 11) + 32768)) >> 10)
+            * (((((((v * i32::from(c.h6)) >> 10) * (((v * i32::from(c.h3)) >> 11) + 32768))
+                >> 10)
                 + 2097152)
                 * i32::from(c.h2)
                 + 8192)
@@ -387,7 +389,9 @@ mod tests {
     fn a_bmp280_is_refused_by_name() {
         let expected = [Transaction::write_read(0x77, vec![REG_ID], vec![BMP280_ID])];
         let mut mock = Mock::new(&expected);
-        let Err(e) = Bme280::new(mock.clone(), NoopDelay::new(), 0x77) else { panic!("a BMP280 should be refused") };
+        let Err(e) = Bme280::new(mock.clone(), NoopDelay::new(), 0x77) else {
+            panic!("a BMP280 should be refused")
+        };
         assert!(e.to_string().contains("a BMP280 has no humidity sensor"), "{e}");
         mock.done();
     }
@@ -397,7 +401,9 @@ mod tests {
         let expected = [Transaction::write_read(0x76, vec![REG_ID], vec![0])
             .with_error(ErrorKind::NoAcknowledge(embedded_hal::i2c::NoAcknowledgeSource::Address))];
         let mut mock = Mock::new(&expected);
-        let Err(e) = Bme280::new(mock.clone(), NoopDelay::new(), 0x76) else { panic!("no sensor should be an error") };
+        let Err(e) = Bme280::new(mock.clone(), NoopDelay::new(), 0x76) else {
+            panic!("no sensor should be an error")
+        };
         assert!(e.to_string().contains("check wiring"), "{e}");
         mock.done();
     }

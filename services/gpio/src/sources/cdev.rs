@@ -36,7 +36,12 @@ fn describe(line: &LineRef) -> String {
 }
 
 fn line_error(part: &str, line: &LineRef, reason: impl Into<String>) -> Error {
-    Error::Line { part: part.to_owned(), pin: line.pin, line: describe(line), reason: reason.into() }
+    Error::Line {
+        part: part.to_owned(),
+        pin: line.pin,
+        line: describe(line),
+        reason: reason.into(),
+    }
 }
 
 /// The kernel's ABI, detected once: v2 when it is there, else v1.
@@ -246,7 +251,10 @@ impl DigitalIn for CdevIn {
                     guard.clear_ready();
                 }
                 let event = event.map_err(|e| line_error(&self.part, &self.line, e.to_string()))?;
-                return Ok(Edge { level: event.kind == EdgeKind::Rising, at: stamp(event.timestamp_ns) });
+                return Ok(Edge {
+                    level: event.kind == EdgeKind::Rising,
+                    at: stamp(event.timestamp_ns),
+                });
             }
         })
     }

@@ -103,9 +103,11 @@ struct LinuxPwm {
 
 impl PwmOut for LinuxPwm {
     fn set(&mut self, period: Duration, duty: f64, enabled: bool) -> Result<(), Error> {
-        self.channel
-            .set(period, duty, enabled)
-            .map_err(|e| Error::Pwm { part: self.part.clone(), path: e.path, reason: e.reason })
+        self.channel.set(period, duty, enabled).map_err(|e| Error::Pwm {
+            part: self.part.clone(),
+            path: e.path,
+            reason: e.reason,
+        })
     }
 }
 

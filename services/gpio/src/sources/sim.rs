@@ -98,7 +98,12 @@ pub struct SimBackend {
 impl SimBackend {
     /// A quiet board: inputs change only when a test says so; the air drifts from `seed`.
     pub fn new(seed: u64) -> Self {
-        Self { handle: SimHandle::default(), wandering_pir: None, air_seed: seed, started: Instant::now() }
+        Self {
+            handle: SimHandle::default(),
+            wandering_pir: None,
+            air_seed: seed,
+            started: Instant::now(),
+        }
     }
 
     /// The demo's board: motion sensors (`motion`, `occupancy`, `presence`) see someone walk
@@ -239,12 +244,7 @@ struct SimPwmOut {
 impl PwmOut for SimPwmOut {
     fn set(&mut self, period: Duration, duty: f64, enabled: bool) -> Result<(), Error> {
         let mut state = self.handle.lock();
-        let p = state.pwm.entry(self.pin).or_insert(SimPwm {
-            period,
-            duty,
-            enabled,
-            writes: 0,
-        });
+        let p = state.pwm.entry(self.pin).or_insert(SimPwm { period, duty, enabled, writes: 0 });
         *p = SimPwm { period, duty: duty.clamp(0.0, 1.0), enabled, writes: p.writes + 1 };
         Ok(())
     }
@@ -406,9 +406,7 @@ fn invert(c: &Calibration, air: &Reading) -> Raw {
     let pressure = search(
         0,
         (1 << 20) - 1,
-        &|p| {
-            bme280::compensate(c, &Raw { temperature, pressure: p, ..base }).1.unwrap_or(0.0)
-        },
+        &|p| bme280::compensate(c, &Raw { temperature, pressure: p, ..base }).1.unwrap_or(0.0),
         air.pressure_hpa * 100.0,
     );
     let humidity = search(

@@ -63,7 +63,10 @@ pull = "up"
     assert_eq!(plan.relays[0].line.chip.as_deref(), Some("pinctrl-bcm2711"));
     assert_eq!(plan.relays[0].line.offset, Some(17));
     assert_eq!(plan.leds[0].pwm.pin, 12);
-    assert_eq!((plan.leds[0].pwm.channel.chip.as_str(), plan.leds[0].pwm.channel.channel), ("fe20c000.pwm", 0));
+    assert_eq!(
+        (plan.leds[0].pwm.channel.chip.as_str(), plan.leds[0].pwm.channel.channel),
+        ("fe20c000.pwm", 0)
+    );
     assert_eq!(plan.buzzers[0].pwm.channel.channel, 1);
     assert!(plan.buzzers[0].patterns.contains_key("doorbell"));
     assert!(plan.buzzers[0].patterns.contains_key("beep"));
@@ -95,7 +98,9 @@ fn an_unknown_pin_names_its_line_and_the_free_pins() {
     assert_eq!(p.problem.key, "gpio.relay[0].pin");
     assert!(p.problem.message.contains("the rpi-4b header has no pin 41"), "{p}");
     assert!(p.problem.allowed.as_deref().unwrap().contains("11 (GPIO17)"), "{p}");
-    let p = only_problem("[gpio]\nboard = \"rpi-4b\"\n[[gpio.relay]]\nname = \"fan\"\npin = \"GPIO40\"\n");
+    let p = only_problem(
+        "[gpio]\nboard = \"rpi-4b\"\n[[gpio.relay]]\nname = \"fan\"\npin = \"GPIO40\"\n",
+    );
     assert!(p.problem.message.contains("no line or pin named `GPIO40`"), "{p}");
 }
 
@@ -112,7 +117,9 @@ fn a_pin_used_twice_names_the_part_holding_it() {
 
 #[test]
 fn a_bus_pin_is_taken_by_the_bus() {
-    let p = only_problem("[gpio]\nboard = \"rpi-4b\"\n[[gpio.bme280]]\n[[gpio.relay]]\nname = \"fan\"\npin = 3\n");
+    let p = only_problem(
+        "[gpio]\nboard = \"rpi-4b\"\n[[gpio.bme280]]\n[[gpio.relay]]\nname = \"fan\"\npin = 3\n",
+    );
     assert!(p.problem.message.contains("pin 3 (GPIO2) is already used by I2C bus 1"), "{p}");
 }
 
@@ -123,7 +130,10 @@ fn pwm_on_a_pin_without_pwm_lists_the_pwm_pins_and_the_overlay() {
     assert_eq!(p.line, Some(5));
     assert!(p.problem.message.contains("pin 11 (GPIO17) has no hardware PWM"), "{p}");
     let allowed = p.problem.allowed.as_deref().unwrap();
-    assert!(allowed.contains("free PWM pins: 12 (GPIO18), 32 (GPIO12), 33 (GPIO13), 35 (GPIO19)"), "{p}");
+    assert!(
+        allowed.contains("free PWM pins: 12 (GPIO18), 32 (GPIO12), 33 (GPIO13), 35 (GPIO19)"),
+        "{p}"
+    );
     assert!(allowed.contains("dtoverlay=pwm-2chan"), "{p}");
 }
 
@@ -133,7 +143,12 @@ fn two_pins_of_one_pwm_channel_cannot_both_be_used() {
     let p = only_problem(
         "[gpio]\nboard = \"rpi-4b\"\n[[gpio.led]]\nname = \"a\"\npin = 12\n[[gpio.buzzer]]\nname = \"b\"\npin = 32\n",
     );
-    assert!(p.problem.message.contains("shares PWM channel 0 of fe20c000.pwm with pin 12 (GPIO18), already used by led `a`"), "{p}");
+    assert!(
+        p.problem.message.contains(
+            "shares PWM channel 0 of fe20c000.pwm with pin 12 (GPIO18), already used by led `a`"
+        ),
+        "{p}"
+    );
     assert!(p.problem.allowed.as_deref().unwrap().contains("33 (GPIO13)"), "{p}");
 }
 
@@ -143,7 +158,10 @@ fn an_i2c_address_conflict_names_the_other_sensor_and_the_free_address() {
     let p = only_problem(text);
     assert_eq!(p.problem.key, "gpio.bme280[1].address");
     assert_eq!(p.line, Some(7));
-    assert!(p.problem.message.contains("I2C address 0x76 on bus 1 is already used by bme280 `hall`"), "{p}");
+    assert!(
+        p.problem.message.contains("I2C address 0x76 on bus 1 is already used by bme280 `hall`"),
+        "{p}"
+    );
     assert_eq!(p.problem.allowed.as_deref(), Some("0x77 (SDO to 3.3 V)"));
     // The Coral's second bus takes it.
     parse("[gpio]\nboard = \"coral-dev-board\"\n[[gpio.bme280]]\nname = \"hall\"\n[[gpio.bme280]]\nname = \"attic\"\nbus = 2\n").unwrap();
@@ -156,12 +174,21 @@ fn an_i2c_address_conflict_names_the_other_sensor_and_the_free_address() {
 
 #[test]
 fn power_reserved_and_non_gpio_pins_are_refused_with_the_reason() {
-    let p = only_problem("[gpio]\nboard = \"rpi-zero-2w\"\n[[gpio.relay]]\nname = \"fan\"\npin = 2\n");
+    let p =
+        only_problem("[gpio]\nboard = \"rpi-zero-2w\"\n[[gpio.relay]]\nname = \"fan\"\npin = 2\n");
     assert!(p.problem.message.contains("pin 2 is a power pin (5V)"), "{p}");
-    let p = only_problem("[gpio]\nboard = \"rpi-zero-2w\"\n[[gpio.relay]]\nname = \"fan\"\npin = 27\n");
+    let p =
+        only_problem("[gpio]\nboard = \"rpi-zero-2w\"\n[[gpio.relay]]\nname = \"fan\"\npin = 27\n");
     assert!(p.problem.message.contains("pin 27 (ID_SDA) is reserved: HAT ID EEPROM"), "{p}");
-    let p = only_problem("[gpio]\nboard = \"coral-dev-board\"\n[[gpio.relay]]\nname = \"fan\"\npin = 7\n");
-    assert!(p.problem.message.contains("pin 7 (UART3_TXD) is not a GPIO line on this board (UART3 TXD)"), "{p}");
+    let p = only_problem(
+        "[gpio]\nboard = \"coral-dev-board\"\n[[gpio.relay]]\nname = \"fan\"\npin = 7\n",
+    );
+    assert!(
+        p.problem
+            .message
+            .contains("pin 7 (UART3_TXD) is not a GPIO line on this board (UART3 TXD)"),
+        "{p}"
+    );
     assert!(p.problem.allowed.as_deref().unwrap().contains("37 (GPIO_P37)"), "{p}");
 }
 
@@ -169,7 +196,13 @@ fn power_reserved_and_non_gpio_pins_are_refused_with_the_reason() {
 fn boards_must_be_named_and_known() {
     let p = only_problem("[gpio]\n[[gpio.relay]]\nname = \"fan\"\npin = 11\n");
     assert_eq!(p.problem.key, "gpio.board");
-    assert!(p.problem.allowed.as_deref().unwrap().contains("rpi-zero-2w, rpi-3b, rpi-4b, rpi-5, coral-dev-board"));
+    assert!(
+        p.problem
+            .allowed
+            .as_deref()
+            .unwrap()
+            .contains("rpi-zero-2w, rpi-3b, rpi-4b, rpi-5, coral-dev-board")
+    );
     let p = only_problem("[gpio]\nboard = \"rpi-2\"\n");
     assert_eq!(p.line, Some(2));
     assert!(p.problem.message.contains("unknown board `rpi-2`"), "{p}");
@@ -189,7 +222,11 @@ fn a_board_profile_file_can_be_given_by_path() {
     ))
     .unwrap();
     std::fs::write(&path, text.replace("id = \"rpi-4b\"", "id = \"custom\"")).unwrap();
-    let plan = parse(&format!("[gpio]\nboard = \"{}\"\n[[gpio.relay]]\nname = \"r\"\npin = 11\n", path.display())).unwrap();
+    let plan = parse(&format!(
+        "[gpio]\nboard = \"{}\"\n[[gpio.relay]]\nname = \"r\"\npin = 11\n",
+        path.display()
+    ))
+    .unwrap();
     assert_eq!(plan.board.id, "custom");
 }
 
@@ -217,5 +254,8 @@ fn every_problem_of_the_section_is_reported_at_once() {
 fn a_wrong_type_for_a_pin_says_what_a_pin_is() {
     let p = only_problem("[gpio]\nboard = \"rpi-4b\"\n[[gpio.relay]]\nname = \"fan\"\npin = 1.5\n");
     assert_eq!(p.line, Some(5));
-    assert!(p.problem.allowed.as_deref().unwrap_or(&p.problem.message).contains("header pin number"), "{p}");
+    assert!(
+        p.problem.allowed.as_deref().unwrap_or(&p.problem.message).contains("header pin number"),
+        "{p}"
+    );
 }

@@ -57,7 +57,8 @@ struct Running {
 impl Running {
     fn start(broker: &Mosquitto, node: &str, parts: &str) -> Self {
         let state = tempfile::tempdir().unwrap();
-        let root: Root = ConfigFile::from_text("t.toml", parts).parse(|r: &Root, p| r.gpio.validate(p)).unwrap();
+        let root: Root =
+            ConfigFile::from_text("t.toml", parts).parse(|r: &Root, p| r.gpio.validate(p)).unwrap();
         let plan = root.gpio.plan(&mut Default::default()).unwrap();
         let node = NodeConfig {
             id: node.into(),
@@ -66,7 +67,8 @@ impl Running {
             state_dir: state.path().to_path_buf(),
             report_interval_s: 30,
         };
-        let mqtt = MqttConfig { port: Some(broker.port()), keep_alive_s: 5, ..MqttConfig::default() };
+        let mqtt =
+            MqttConfig { port: Some(broker.port()), keep_alive_s: 5, ..MqttConfig::default() };
         let backend = SimBackend::new(1);
         let sim = backend.handle();
         let stop = CancellationToken::new();
@@ -194,7 +196,9 @@ fn a_pir_edge_turns_the_binary_sensor_on_then_off_after_the_hold_time() {
     sub.wait_for("motion", T, |t, p| t.ends_with("/pir") && p == "ON");
     svc.sim.set_input(16, false);
     let dropped = Instant::now();
-    wait_until("motion to clear", T, || states(&sub, "roomsense/g3/gpio/pir") == ["OFF", "ON", "OFF"]);
+    wait_until("motion to clear", T, || {
+        states(&sub, "roomsense/g3/gpio/pir") == ["OFF", "ON", "OFF"]
+    });
     let held = dropped.elapsed();
     assert!(held >= Duration::from_millis(1900), "held only {held:?}");
     // A door contact without debounce or hold follows its line.
@@ -207,7 +211,9 @@ fn a_pir_trip_during_a_broker_outage_arrives_after_reconnect() {
     let mut broker = Mosquitto::start();
     let parts = PARTS.replace("hold_s = 2", "hold_s = 600");
     let svc = Running::start(&broker, "g4", &parts);
-    wait_until("the idle state", T, || broker.retained("roomsense/g4/gpio/pir").as_deref() == Some("OFF"));
+    wait_until("the idle state", T, || {
+        broker.retained("roomsense/g4/gpio/pir").as_deref() == Some("OFF")
+    });
     broker.stop();
     svc.sim.set_input(16, true);
     // Debounced, decided and queued while the broker is away.
@@ -223,22 +229,30 @@ fn the_led_the_buzzer_and_the_bme280_do_what_they_are_told() {
     let broker = Mosquitto::start();
     let sub = broker.subscribe(&["roomsense/g5/gpio/#"]);
     let svc = Running::start(&broker, "g5", PARTS);
-    svc.sim.set_air(Some(Reading { temperature_c: 22.5, humidity_pct: 40.0, pressure_hpa: 1001.0 }));
+    svc.sim.set_air(Some(Reading {
+        temperature_c: 22.5,
+        humidity_pct: 40.0,
+        pressure_hpa: 1001.0,
+    }));
     sub.wait_for("the start-up state", T, |t, _| t == "roomsense/g5/gpio/lamp");
     broker.publish("roomsense/g5/gpio/lamp/set", r#"{"state":"ON","brightness":255}"#, false);
     sub.wait_for("the light on", T, |t, p| t == "roomsense/g5/gpio/lamp" && p.contains("\"ON\""));
     let pwm = svc.sim.pwm(12).unwrap();
     assert!(pwm.enabled && pwm.duty == 1.0 && pwm.period == Duration::from_millis(1), "{pwm:?}");
     broker.publish("roomsense/g5/gpio/chime/set", "beep", false);
-    wait_until("the beep to play and end", T, || states(&sub, "roomsense/g5/gpio/chime") == ["idle", "beep", "idle"]);
+    wait_until("the beep to play and end", T, || {
+        states(&sub, "roomsense/g5/gpio/chime") == ["idle", "beep", "idle"]
+    });
     let pwm = svc.sim.pwm(33).unwrap();
     assert!(!pwm.enabled && pwm.writes >= 2, "{pwm:?}");
     // The first reading was taken at start with drifting air; the fixed air comes with the
     // next one at the earliest, so look for any room-like value.
     sub.wait_for("a temperature", T, |t, p| {
-        t == "roomsense/g5/gpio/environment/temperature" && p.parse::<f64>().is_ok_and(|v| (15.0..30.0).contains(&v))
+        t == "roomsense/g5/gpio/environment/temperature"
+            && p.parse::<f64>().is_ok_and(|v| (15.0..30.0).contains(&v))
     });
     sub.wait_for("a pressure", T, |t, p| {
-        t == "roomsense/g5/gpio/environment/pressure" && p.parse::<f64>().is_ok_and(|v| (950.0..1060.0).contains(&v))
+        t == "roomsense/g5/gpio/environment/pressure"
+            && p.parse::<f64>().is_ok_and(|v| (950.0..1060.0).contains(&v))
     });
 }
