@@ -76,6 +76,9 @@ pub(crate) async fn run(
     let links_stop = CancellationToken::new();
     let mut health = Vec::new();
     let seed: u64 = rand::random();
+    // Under systemd (real hardware) a service that fails takes the process down with a
+    // non-zero exit, so the unit restarts; the demo logs it and goes on.
+    let failed = CancellationToken::new();
     for (i, &name) in names.iter().enumerate() {
         let identity = Identity::new(&config.node, &config.mqtt, name);
         let options = LinkOptions {
@@ -93,7 +96,7 @@ pub(crate) async fn run(
         let token = shutdown.child_token();
         match name {
             roomsense_core::NODE_SERVICE => {
-                services.spawn(supervise(name, token, move || {
+                services.spawn(supervise(name, token, failed.clone(), move || {
                     build_node(&config, hardware, ctx.clone())
                 }));
             }
@@ -106,7 +109,7 @@ pub(crate) async fn run(
                 if plan.is_empty() {
                     tracing::warn!(service = name, "no parts in [gpio]");
                 }
-                services.spawn(supervise(name, token, move || {
+                services.spawn(supervise(name, token, failed.clone(), move || {
                     build_gpio(&plan, hardware, ctx.clone())
                 }));
             }
@@ -115,7 +118,16 @@ pub(crate) async fn run(
     }
     started(health);
     roomsense_core::runtime::notify_ready();
-    shutdown.cancelled().await;
+    let stop_all = async {
+        match hardware {
+            Hardware::Real => failed.cancelled().await,
+            Hardware::Simulated => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        () = shutdown.cancelled() => {}
+        () = stop_all => shutdown.cancel(),
+    }
     roomsense_core::runtime::notify_stopping();
     services.close();
     if tokio::time::timeout(STOP_DEADLINE, services.wait()).await.is_err() {
@@ -127,13 +139,20 @@ pub(crate) async fn run(
     if tokio::time::timeout(STOP_DEADLINE, links.wait()).await.is_err() {
         tracing::warn!("MQTT links did not close in time");
     }
+    if failed.is_cancelled() && hardware == Hardware::Real {
+        anyhow::bail!("a service stopped with an error (logged above)");
+    }
     Ok(())
 }
 
 /// Runs one service, building it anew when it asks to be restarted; a service that fails is
-/// logged by name and the others go on.
-async fn supervise<S, F>(name: &'static str, shutdown: CancellationToken, build: F)
-where
+/// logged by name and `failed` is cancelled (which stops the process on real hardware only).
+async fn supervise<S, F>(
+    name: &'static str,
+    shutdown: CancellationToken,
+    failed: CancellationToken,
+    build: F,
+) where
     S: Service,
     F: Fn() -> S + Send + 'static,
 {
@@ -143,6 +162,7 @@ where
             Ok(Stopped::RestartRequested) => tracing::info!(service = name, "restarting"),
             Err(e) => {
                 tracing::error!(service = name, error = %e, "service stopped with an error");
+                failed.cancel();
                 return;
             }
         }
