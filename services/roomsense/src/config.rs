@@ -4,6 +4,7 @@ use std::path::Path;
 
 use roomsense_broker::BrokerConfig;
 use roomsense_core::config::{ConfigError, ConfigFile, MqttConfig, NodeConfig, Problem};
+use roomsense_gpio::GpioConfig;
 use roomsense_locate::LocateConfig;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -27,6 +28,9 @@ pub(crate) struct RoomsenseConfig {
     /// Per-room occupancy and local automations (`roomsense rooms`).
     #[serde(default)]
     pub(crate) rooms: roomsense_rooms::RoomsConfig,
+    /// GPIO parts and the board they are wired to (`roomsense gpio`).
+    #[serde(default)]
+    pub(crate) gpio: GpioConfig,
 }
 
 impl RoomsenseConfig {
@@ -46,6 +50,7 @@ impl RoomsenseConfig {
             }
             c.broker.validate(problems);
             c.rooms.validate(problems);
+            c.gpio.validate(problems);
         })
     }
 
@@ -80,6 +85,11 @@ impl RoomsenseConfig {
                 "floors": self.locate.floors.len(),
                 "rooms": self.locate.rooms.len(),
                 "nodes": self.locate.nodes.len(),
+            },
+            "gpio": {
+                "board": self.gpio.board,
+                "parts": self.gpio.relay.len() + self.gpio.led.len() + self.gpio.buzzer.len()
+                    + self.gpio.input.len() + self.gpio.bme280.len(),
             },
         })
     }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use roomsense_core::config::{MqttConfig, NodeConfig};
 use roomsense_core::mqtt::Observer;
+use roomsense_gpio::GpioConfig;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::RoomsenseConfig;
@@ -70,11 +71,13 @@ pub(crate) async fn run(args: DemoArgs, shutdown: CancellationToken) -> anyhow::
         locate: roomsense_locate::demo_house(),
         broker: Default::default(),
         rooms,
+        gpio: demo_gpio(),
     };
     // The demo's settings pass the same checks as a user's file.
     let mut problems = roomsense_core::config::Problems::default();
     config.node.validate(&mut problems);
     config.mqtt.validate(&mut problems);
+    config.gpio.validate(&mut problems);
     if !problems.is_empty() {
         let text: Vec<String> = problems.into_vec().iter().map(ToString::to_string).collect();
         anyhow::bail!("invalid demo arguments: {}", text.join("; "));
@@ -128,6 +131,41 @@ pub(crate) async fn run(args: DemoArgs, shutdown: CancellationToken) -> anyhow::
     result
 }
 
+/// What the demo node has on its (simulated) header: the common parts of `hardware/wiring/`.
+fn demo_gpio() -> GpioConfig {
+    let text = r#"
+board = "rpi-4b"
+
+[[relay]]
+name = "fan"
+pin = 11
+
+[[led]]
+name = "lamp"
+pin = 12
+
+[[buzzer]]
+name = "chime"
+pin = 33
+
+[[input]]
+name = "motion"
+pin = 16
+hold_s = 10
+
+[[input]]
+name = "door"
+pin = 18
+device_class = "door"
+pull = "up"
+
+[[bme280]]
+name = "environment"
+interval_s = 5
+"#;
+    toml::from_str(text).expect("the demo's [gpio] section should parse (tested)")
+}
+
 fn split_host_port(broker: &str) -> anyhow::Result<(String, u16)> {
     let (host, port) = broker.rsplit_once(':').ok_or_else(|| {
         anyhow::anyhow!("--broker `{broker}` needs a port: HOST:PORT, e.g. 127.0.0.1:1883")
@@ -167,6 +205,14 @@ fn print_banner(config: &RoomsenseConfig, embedded: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_demos_gpio_parts_fit_its_board() {
+        let mut problems = roomsense_core::config::Problems::default();
+        let plan = demo_gpio().plan(&mut problems);
+        assert!(problems.is_empty(), "{:?}", problems.into_vec());
+        assert_eq!(plan.unwrap().inputs.len(), 2);
+    }
 
     #[test]
     fn broker_addresses_need_a_host_and_a_real_port() {

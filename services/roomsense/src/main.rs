@@ -38,6 +38,8 @@ enum Command {
     Locate(LocateArgs),
     /// Run the rooms service: per-room occupancy from every signal, and local automations.
     Rooms,
+    /// Run the GPIO service: relays, PWM LEDs, buzzers, PIR and door inputs, BME280 sensors.
+    Gpio,
     /// Run every service on simulated hardware against an embedded broker: try it with nothing set up.
     Demo(demo::DemoArgs),
     /// Check a config file and exit: 0 when it is valid, 2 with every problem listed when not.
@@ -103,6 +105,7 @@ fn main() -> ExitCode {
         }
         Command::Locate(LocateArgs { action: Some(action) }) => locate_offline(&cli.config, action),
         Command::Rooms => serve(&cli.config, &[services::ROOMS]),
+        Command::Gpio => serve(&cli.config, &[roomsense_gpio::GpioService::NAME]),
         Command::Demo(args) => block_on(|shutdown| demo::run(args, shutdown)),
         Command::Broker(BrokerCommand::Init(args)) => match RoomsenseConfig::load(&cli.config) {
             Ok(config) => broker_init::run(&config, &args),

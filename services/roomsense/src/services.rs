@@ -6,8 +6,9 @@ use std::time::Duration;
 use anyhow::Context as _;
 use roomsense_core::mqtt::{Link, LinkOptions};
 use roomsense_core::{Context, Health, Identity, Service, Stopped};
+use roomsense_gpio::{GpioService, GpioSettings, LinuxBackend, Plan, SimBackend};
 use roomsense_locate::{LocateService, LocateSettings};
-use roomsense_node::{LinuxSystem, NodeService, NodeSettings, SimEnvironment, SimSystem};
+use roomsense_node::{LinuxSystem, NodeService, NodeSettings, SimSystem};
 use roomsense_rooms::{HouseSimulator, RoomsService, RoomsSettings, SimHouse};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -22,19 +23,23 @@ pub(crate) enum Hardware {
 }
 
 /// Every service the binary knows, in start order.
-pub(crate) const SERVICES: &[&str] = &[roomsense_core::NODE_SERVICE, LocateService::NAME, ROOMS];
+pub(crate) const SERVICES: &[&str] =
+    &[roomsense_core::NODE_SERVICE, GpioService::NAME, LocateService::NAME, ROOMS];
 
 /// The rooms service's name.
 pub(crate) const ROOMS: &str = "rooms";
 
+/// The demo's simulated PIR walks from this seed, so every demo run trips alike.
+const DEMO_SEED: u64 = 7;
+
 /// How long services and links get to stop before the process gives up on them.
 const STOP_DEADLINE: Duration = Duration::from_secs(8);
 
-/// The board model Home Assistant shows on the node's device (every service says the same).
-fn model(hardware: Hardware) -> &'static str {
+/// The model Home Assistant shows; every service of the node says the same.
+fn model(hardware: Hardware) -> String {
     match hardware {
-        Hardware::Real => "roomsense node",
-        Hardware::Simulated => "roomsense demo (simulated hardware)",
+        Hardware::Real => "roomsense node".into(),
+        Hardware::Simulated => "roomsense demo (simulated hardware)".into(),
     }
 }
 
@@ -44,21 +49,14 @@ fn build_node(config: &RoomsenseConfig, hardware: Hardware, ctx: Context) -> Nod
         report_interval: Duration::from_secs(config.node.report_interval_s),
         services: SERVICES.iter().map(|s| (*s).to_owned()).collect(),
         config_summary: config.summary(),
-        model: model(hardware).into(),
+        model: model(hardware),
     };
+    // The environment sensor (a BME280, simulated in the demo) is the GPIO service's.
     match hardware {
-        Hardware::Real => NodeService::new(
-            ctx,
-            settings,
-            Box::new(LinuxSystem::new(&config.node.state_dir)),
-            None,
-        ),
-        Hardware::Simulated => NodeService::new(
-            ctx,
-            settings,
-            Box::new(SimSystem),
-            Some(Box::new(SimEnvironment::new(config.node.id.len() as u64))),
-        ),
+        Hardware::Real => {
+            NodeService::new(ctx, settings, Box::new(LinuxSystem::new(&config.node.state_dir)))
+        }
+        Hardware::Simulated => NodeService::new(ctx, settings, Box::new(SimSystem)),
     }
 }
 
@@ -75,6 +73,15 @@ fn locate_house(
     Ok(v)
 }
 
+fn build_gpio(plan: &Plan, hardware: Hardware, ctx: Context) -> GpioService {
+    let settings = GpioSettings { model: model(hardware) };
+    let backend: Box<dyn roomsense_gpio::GpioBackend> = match hardware {
+        Hardware::Real => Box::new(LinuxBackend::new()),
+        Hardware::Simulated => Box::new(SimBackend::with_wandering_pir(DEMO_SEED)),
+    };
+    GpioService::new(ctx, plan.clone(), settings, backend)
+}
+
 /// Runs `names` until `shutdown`; returns the health flags for the watchdog through `started`.
 pub(crate) async fn run(
     config: RoomsenseConfig,
@@ -88,6 +95,9 @@ pub(crate) async fn run(
     let links_stop = CancellationToken::new();
     let mut health = Vec::new();
     let seed: u64 = rand::random();
+    // Under systemd (real hardware) a service that fails takes the process down with a
+    // non-zero exit, so the unit restarts; the demo logs it and goes on.
+    let failed = CancellationToken::new();
     for (i, &name) in names.iter().enumerate() {
         // The house is checked before the locator gets a link, so `roomsense locate` on a
         // house without nodes exits at once with the reason instead of idling.
@@ -118,17 +128,17 @@ pub(crate) async fn run(
         let token = shutdown.child_token();
         match name {
             roomsense_core::NODE_SERVICE => {
-                services.spawn(supervise(name, token, move || {
+                services.spawn(supervise(name, token, failed.clone(), move || {
                     build_node(&config, hardware, ctx.clone())
                 }));
             }
             LocateService::NAME => {
                 let Some(house) = house else { continue };
                 let settings = LocateSettings {
-                    model: model(hardware).into(),
+                    model: model(hardware),
                     jitter_seed: seed.wrapping_add(i as u64),
                 };
-                services.spawn(supervise(name, token, move || {
+                services.spawn(supervise(name, token, failed.clone(), move || {
                     LocateService::new(ctx.clone(), house.clone(), settings.clone())
                 }));
             }
@@ -137,7 +147,7 @@ pub(crate) async fn run(
                     house: config.house()?,
                     topic_prefix: config.mqtt.topic_prefix.clone(),
                 };
-                services.spawn(supervise(name, token.clone(), move || {
+                services.spawn(supervise(name, token.clone(), failed.clone(), move || {
                     RoomsService::new(ctx.clone(), settings.clone())
                 }));
                 if hardware == Hardware::Simulated {
@@ -156,17 +166,39 @@ pub(crate) async fn run(
                     let sim_ctx = Context { link, health: Health::default() };
                     let sim = SimHouse::new(&config.node.id);
                     let prefix = config.mqtt.topic_prefix.clone();
-                    services.spawn(supervise("house-sim", token, move || {
+                    services.spawn(supervise("house-sim", token, failed.clone(), move || {
                         HouseSimulator::new(sim_ctx.clone(), sim.clone(), &prefix)
                     }));
                 }
+            }
+            GpioService::NAME => {
+                let Some(plan) = config.gpio.plan(&mut Default::default()) else {
+                    anyhow::bail!(
+                        "the gpio service has nothing to drive: add a board and parts to [gpio]"
+                    );
+                };
+                if plan.is_empty() {
+                    tracing::warn!(service = name, "no parts in [gpio]");
+                }
+                services.spawn(supervise(name, token, failed.clone(), move || {
+                    build_gpio(&plan, hardware, ctx.clone())
+                }));
             }
             other => anyhow::bail!("unknown service `{other}`; known: {}", SERVICES.join(", ")),
         }
     }
     started(health);
     roomsense_core::runtime::notify_ready();
-    shutdown.cancelled().await;
+    let stop_all = async {
+        match hardware {
+            Hardware::Real => failed.cancelled().await,
+            Hardware::Simulated => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        () = shutdown.cancelled() => {}
+        () = stop_all => shutdown.cancel(),
+    }
     roomsense_core::runtime::notify_stopping();
     services.close();
     if tokio::time::timeout(STOP_DEADLINE, services.wait()).await.is_err() {
@@ -178,13 +210,20 @@ pub(crate) async fn run(
     if tokio::time::timeout(STOP_DEADLINE, links.wait()).await.is_err() {
         tracing::warn!("MQTT links did not close in time");
     }
+    if failed.is_cancelled() && hardware == Hardware::Real {
+        anyhow::bail!("a service stopped with an error (logged above)");
+    }
     Ok(())
 }
 
 /// Runs one service, building it anew when it asks to be restarted; a service that fails is
-/// logged by name and the others go on.
-async fn supervise<S, F>(name: &'static str, shutdown: CancellationToken, build: F)
-where
+/// logged by name and `failed` is cancelled (which stops the process on real hardware only).
+async fn supervise<S, F>(
+    name: &'static str,
+    shutdown: CancellationToken,
+    failed: CancellationToken,
+    build: F,
+) where
     S: Service,
     F: Fn() -> S + Send + 'static,
 {
@@ -194,6 +233,7 @@ where
             Ok(Stopped::RestartRequested) => tracing::info!(service = name, "restarting"),
             Err(e) => {
                 tracing::error!(service = name, error = %e, "service stopped with an error");
+                failed.cancel();
                 return;
             }
         }

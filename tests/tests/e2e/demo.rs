@@ -34,21 +34,26 @@ fn the_demo_comes_online_announces_its_device_and_says_offline_when_stopped() {
         serde_json::from_str(&discovery).expect("discovery should be JSON");
     assert_eq!(discovery["device"]["identifiers"][0], "roomsense_d1");
     assert_eq!(discovery["availability_topic"], "roomsense/d1/status");
-    for key in [
-        "uptime",
-        "version",
-        "restart",
-        "environment_temperature",
-        "environment_humidity",
-        "environment_pressure",
-    ] {
+    for key in ["uptime", "version", "restart"] {
         assert!(
             discovery["components"].get(format!("roomsense_d1_{key}")).is_some(),
             "no {key} in {discovery}"
         );
     }
+    // The environment sensor is the GPIO service's simulated BME280, on the same device.
+    let (_, gpio) = sub.wait_for("gpio discovery", Duration::from_secs(10), |t, _| {
+        t == "homeassistant/device/d1_gpio/config"
+    });
+    let gpio: serde_json::Value = serde_json::from_str(&gpio).expect("discovery should be JSON");
+    assert_eq!(gpio["device"]["identifiers"][0], "roomsense_d1");
+    for key in ["environment_temperature", "environment_humidity", "environment_pressure"] {
+        assert!(
+            gpio["components"].get(format!("roomsense_d1_gpio_{key}")).is_some(),
+            "no {key} in {gpio}"
+        );
+    }
     sub.wait_for("a temperature", Duration::from_secs(10), |t, p| {
-        t == "roomsense/d1/environment/temperature"
+        t == "roomsense/d1/gpio/environment/temperature"
             && p.parse::<f64>().is_ok_and(|v| (15.0..27.0).contains(&v))
     });
     terminate(child, Duration::from_secs(10));
@@ -85,7 +90,7 @@ fn the_management_api_answers_and_refuses_malformed_requests_without_acting_on_t
     let info: serde_json::Value = serde_json::from_str(&info).unwrap();
     assert_eq!(info["status"], "ok");
     assert_eq!(info["data"]["node"], "d3");
-    assert_eq!(info["data"]["services"], serde_json::json!(["node", "locate", "rooms"]));
+    assert_eq!(info["data"]["services"], serde_json::json!(["node", "gpio", "locate", "rooms"]));
     assert!(info["data"]["config"]["mqtt"].get("password").is_none());
 
     broker.publish("roomsense/d3/request/health", "", false);

@@ -38,7 +38,7 @@ fn demo(broker: &Mosquitto) -> Child {
         .expect("roomsense demo should start")
 }
 
-const TEMPERATURE: &str = "sensor.roomsense_hae2e_environment_temperature";
+const TEMPERATURE: &str = "sensor.roomsense_hae2e_gpio_environment_temperature";
 const VERSION: &str = "sensor.roomsense_hae2e_version";
 const RESTART: &str = "button.roomsense_hae2e_restart";
 const LOUNGE: &str = "binary_sensor.roomsense_hae2e_rooms_lounge_occupancy";
@@ -101,7 +101,9 @@ fn home_assistant_adopts_the_node_follows_its_availability_and_keeps_it_across_a
         VERSION,
         RESTART,
         "sensor.roomsense_hae2e_uptime",
-        "sensor.roomsense_hae2e_environment_humidity",
+        "sensor.roomsense_hae2e_gpio_environment_humidity",
+        "switch.roomsense_hae2e_gpio_fan",
+        "binary_sensor.roomsense_hae2e_gpio_motion",
     ] {
         assert!(on_device.contains(entity), "{entity} should be on the node's device: {on_device}");
     }

@@ -8,6 +8,9 @@ mod broker;
 mod check_config;
 /// `roomsense demo` on a real broker: availability, discovery, the management API, shutdown.
 mod demo;
+/// The GPIO service in the demo: a relay switched over MQTT, a bad command refused, the
+/// simulated PIR tripping on its own.
+mod gpio;
 /// Home Assistant Core adopts the demo node, follows its availability, survives its own restart.
 mod home_assistant;
 /// The MQTT link: availability per service, restored subscriptions, newest-wins state, the
