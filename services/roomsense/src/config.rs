@@ -2,7 +2,8 @@
 
 use std::path::Path;
 
-use roomsense_core::config::{ConfigError, ConfigFile, MqttConfig, NodeConfig};
+use roomsense_ble::{BleConfig, ValidBleConfig};
+use roomsense_core::config::{ConfigError, ConfigFile, MqttConfig, NodeConfig, Problem, Problems};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -16,6 +17,8 @@ pub(crate) struct RoomsenseConfig {
     pub(crate) node: NodeConfig,
     #[serde(default)]
     pub(crate) mqtt: MqttConfig,
+    #[serde(default)]
+    pub(crate) ble: BleConfig,
 }
 
 impl RoomsenseConfig {
@@ -25,9 +28,26 @@ impl RoomsenseConfig {
     }
 
     pub(crate) fn parse(file: &ConfigFile) -> Result<Self, ConfigError> {
-        file.parse(|c: &RoomsenseConfig, problems| {
-            c.node.validate(problems);
-            c.mqtt.validate(problems);
+        file.parse(|c: &RoomsenseConfig, problems| c.validate(problems))
+    }
+
+    /// Records every problem of every section (the demo's own config passes the same checks).
+    pub(crate) fn validate(&self, problems: &mut Problems) {
+        self.node.validate(problems);
+        self.mqtt.validate(problems);
+        if let Err(found) = self.ble.validate(&self.node.room) {
+            for p in found {
+                problems.push(Problem::new(p.key, p.message));
+            }
+        }
+    }
+
+    /// The `[ble]` section as the BLE service runs on it.
+    pub(crate) fn valid_ble(&self) -> anyhow::Result<ValidBleConfig> {
+        self.ble.validate(&self.node.room).map_err(|found| {
+            let text: Vec<String> =
+                found.iter().map(|p| format!("{}: {}", p.key, p.message)).collect();
+            anyhow::anyhow!("invalid [ble] section: {}", text.join("; "))
         })
     }
 
@@ -69,6 +89,22 @@ mod tests {
             ConfigFile::from_text("t.toml", "[node]\nid = \"a\"\nroom = \"b\"\n[blee]\nx = 1\n");
         let err = RoomsenseConfig::parse(&file).unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("t.toml:4: blee: unknown key (allowed: node or mqtt)"), "{text}");
+        assert!(
+            text.contains("t.toml:4: blee: unknown key (allowed: node, mqtt, ble)"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_bad_ble_value_is_refused_with_its_line() {
+        let file = ConfigFile::from_text(
+            "t.toml",
+            "[node]\nid = \"a\"\nroom = \"hall\"\n[ble]\nmax_devices = 100\nabsorption = 9\n",
+        );
+        let text = RoomsenseConfig::parse(&file).unwrap_err().to_string();
+        assert!(text.contains("t.toml:6: ble.absorption: value out of range 1..=5"), "{text}");
+        let ok = ConfigFile::from_text("t.toml", "[node]\nid = \"a\"\nroom = \"hall\"\n");
+        let config = RoomsenseConfig::parse(&ok).unwrap();
+        assert_eq!(config.valid_ble().unwrap().room, "hall", "the BLE room defaults to the node's");
     }
 }

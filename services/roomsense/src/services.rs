@@ -1,9 +1,12 @@
 //! The table of services, and how the binary runs a set of them: each with its own link, its
 //! own task, its own health, restarted in place when it asks, all stopped by one token.
 
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context as _;
+use roomsense_ble::{BleInput, BleService, Speed};
 use roomsense_core::mqtt::{Link, LinkOptions};
 use roomsense_core::{Context, Health, Identity, Service, Stopped};
 use roomsense_node::{LinuxSystem, NodeService, NodeSettings, SimEnvironment, SimSystem};
@@ -20,7 +23,14 @@ pub(crate) enum Hardware {
 }
 
 /// Every service the binary knows, in start order.
-pub(crate) const SERVICES: &[&str] = &[roomsense_core::NODE_SERVICE];
+pub(crate) const SERVICES: &[&str] = &[roomsense_core::NODE_SERVICE, BleService::NAME];
+
+/// Inputs the command line chose instead of the hardware.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Inputs {
+    /// `roomsense ble --replay FILE --speed N|max`.
+    pub(crate) ble_replay: Option<(PathBuf, Speed)>,
+}
 
 /// How long services and links get to stop before the process gives up on them.
 const STOP_DEADLINE: Duration = Duration::from_secs(8);
@@ -31,10 +41,7 @@ fn build_node(config: &RoomsenseConfig, hardware: Hardware, ctx: Context) -> Nod
         report_interval: Duration::from_secs(config.node.report_interval_s),
         services: SERVICES.iter().map(|s| (*s).to_owned()).collect(),
         config_summary: config.summary(),
-        model: match hardware {
-            Hardware::Real => "roomsense node".into(),
-            Hardware::Simulated => "roomsense demo (simulated hardware)".into(),
-        },
+        model: model(hardware),
     };
     match hardware {
         Hardware::Real => NodeService::new(
@@ -52,21 +59,54 @@ fn build_node(config: &RoomsenseConfig, hardware: Hardware, ctx: Context) -> Nod
     }
 }
 
+/// The BLE service: the trace the command line named, the demo trace on simulated hardware,
+/// BlueZ on real hardware (feature `bluez`).
+fn ble_input(hardware: Hardware, inputs: &Inputs) -> anyhow::Result<BleInput> {
+    if let Some((path, speed)) = &inputs.ble_replay {
+        return Ok(BleInput::Replay { path: path.clone(), speed: *speed });
+    }
+    match hardware {
+        Hardware::Simulated => Ok(BleInput::Demo),
+        #[cfg(feature = "bluez")]
+        Hardware::Real => Ok(BleInput::Bluez),
+        #[cfg(not(feature = "bluez"))]
+        Hardware::Real => Err(crate::no_bluez()),
+    }
+}
+
+fn model(hardware: Hardware) -> String {
+    match hardware {
+        Hardware::Real => "roomsense node".into(),
+        Hardware::Simulated => "roomsense demo (simulated hardware)".into(),
+    }
+}
+
 /// Runs `names` until `shutdown`; returns the health flags for the watchdog through `started`.
+/// On real hardware a service that fails stops the process with its error (systemd restarts
+/// it); in the demo it is logged and the others go on.
 pub(crate) async fn run(
     config: RoomsenseConfig,
     names: &'static [&'static str],
     hardware: Hardware,
+    inputs: Inputs,
     shutdown: CancellationToken,
     started: impl FnOnce(Vec<Health>),
 ) -> anyhow::Result<()> {
+    let failure: Arc<Mutex<Option<anyhow::Error>>> = Arc::default();
     let services = TaskTracker::new();
     let links = TaskTracker::new();
     let links_stop = CancellationToken::new();
     let mut health = Vec::new();
     let seed: u64 = rand::random();
     for (i, &name) in names.iter().enumerate() {
-        let identity = Identity::new(&config.node, &config.mqtt, name);
+        let mut identity = Identity::new(&config.node, &config.mqtt, name);
+        let ble = if name == BleService::NAME {
+            let ble = (config.valid_ble()?, ble_input(hardware, &inputs)?);
+            identity = BleService::identity(identity, &ble.0);
+            Some(ble)
+        } else {
+            None
+        };
         let options = LinkOptions {
             identity,
             mqtt: config.mqtt.clone(),
@@ -86,6 +126,21 @@ pub(crate) async fn run(
                     build_node(&config, hardware, ctx.clone())
                 }));
             }
+            BleService::NAME => {
+                let (ble, input) = ble.expect("the ble config should have been built above");
+                let failed =
+                    (hardware == Hardware::Real).then(|| (failure.clone(), shutdown.clone()));
+                services.spawn(async move {
+                    let result = supervise(name, token, move || {
+                        BleService::new(ctx.clone(), ble.clone(), input.clone(), model(hardware))
+                    })
+                    .await;
+                    if let (Err(e), Some((failure, shutdown))) = (result, failed) {
+                        *failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                        shutdown.cancel();
+                    }
+                });
+            }
             other => anyhow::bail!("unknown service `{other}`; known: {}", SERVICES.join(", ")),
         }
     }
@@ -103,23 +158,30 @@ pub(crate) async fn run(
     if tokio::time::timeout(STOP_DEADLINE, links.wait()).await.is_err() {
         tracing::warn!("MQTT links did not close in time");
     }
-    Ok(())
+    match failure.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
 }
 
 /// Runs one service, building it anew when it asks to be restarted; a service that fails is
-/// logged by name and the others go on.
-async fn supervise<S, F>(name: &'static str, shutdown: CancellationToken, build: F)
+/// logged by name (and its error returned) and the others go on.
+async fn supervise<S, F>(
+    name: &'static str,
+    shutdown: CancellationToken,
+    build: F,
+) -> anyhow::Result<()>
 where
     S: Service,
     F: Fn() -> S + Send + 'static,
 {
     loop {
         match build().run(shutdown.clone()).await {
-            Ok(Stopped::Shutdown) => return,
+            Ok(Stopped::Shutdown) => return Ok(()),
             Ok(Stopped::RestartRequested) => tracing::info!(service = name, "restarting"),
             Err(e) => {
                 tracing::error!(service = name, error = %e, "service stopped with an error");
-                return;
+                return Err(anyhow::Error::new(e).context(format!("the {name} service stopped")));
             }
         }
     }
