@@ -66,6 +66,7 @@ enum BleCommand {
 }
 
 /// What `roomsense ble` says when the binary cannot scan.
+#[cfg(not(feature = "bluez"))]
 pub(crate) fn no_bluez() -> anyhow::Error {
     anyhow::anyhow!(
         "this roomsense was built without BlueZ support (cargo feature `bluez`); \
@@ -87,7 +88,11 @@ fn main() -> ExitCode {
         }
         Command::Ble(args) => {
             let inputs = Inputs { ble_replay: args.replay.map(|path| (path, args.speed)) };
-            serve(&cli.config, &[<roomsense_ble::BleService as roomsense_core::Service>::NAME], inputs)
+            serve(
+                &cli.config,
+                &[<roomsense_ble::BleService as roomsense_core::Service>::NAME],
+                inputs,
+            )
         }
         Command::Demo(args) => block_on(|shutdown| demo::run(args, shutdown)),
     }

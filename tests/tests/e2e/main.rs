@@ -1,6 +1,10 @@
 //! roomsense end to end: the real binary and the real core against a real Mosquitto, and a real
 //! Home Assistant as the discovery client.
 
+/// `roomsense ble`: BlueZ (python-dbusmock on a private bus) and trace replay → Mosquitto, as an
+/// ESPresense node: ids, distances, gating, `/set`, the node beacon, a bluetoothd restart, and
+/// the watchdog fed only while adverts arrive.
+mod ble;
 /// `roomsense check-config` on every kind of bad file.
 mod check_config;
 /// `roomsense demo` on a real broker: availability, discovery, the management API, shutdown.
