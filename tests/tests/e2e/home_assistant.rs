@@ -43,12 +43,13 @@ const VERSION: &str = "sensor.roomsense_hae2e_version";
 const RESTART: &str = "button.roomsense_hae2e_restart";
 const WAIT: Duration = Duration::from_secs(60);
 /// Home Assistant's ESPresense consumer following the demo trace's phone (its IRK is the demo's
-/// `roomsense_ble::DEMO_IRK`), as users write it in YAML.
+/// `roomsense_ble::DEMO_IRK`), as ESPresense's docs tell users to write it: the state topic is
+/// the device's, mqtt_room subscribes to `<state_topic>/+` and takes the last level as the room.
 const MQTT_ROOM: &str = "sensor:
   - platform: mqtt_room
     name: Demo phone
     device_id: \"irk:0f1e2d3c4b5a69788796a5b4c3d2e1f0\"
-    state_topic: espresense/devices
+    state_topic: \"espresense/devices/irk:0f1e2d3c4b5a69788796a5b4c3d2e1f0\"
     timeout: 30
     away_timeout: 300
 ";
