@@ -35,6 +35,23 @@ impl Drop for Kill {
     }
 }
 
+/// The node under test, stopped politely (SIGTERM) when the test ends, however it ends.
+struct Node(Option<Child>);
+impl Node {
+    fn stop(mut self) {
+        if let Some(child) = self.0.take() {
+            terminate(child, Duration::from_secs(10));
+        }
+    }
+}
+impl Drop for Node {
+    fn drop(&mut self) {
+        if let Some(child) = self.0.take() {
+            terminate(child, Duration::from_secs(10));
+        }
+    }
+}
+
 /// A private "system" bus in a temp dir.
 struct Bus {
     _daemon: Kill,
@@ -185,17 +202,19 @@ fn bluez_adverts_become_espresense_reports_and_scanning_survives_a_bluetoothd_re
     let sub = broker.subscribe(&["espresense/#"]);
     let config = write_config(dir.path(), &broker, "");
     let stderr = dir.path().join("roomsense.log");
-    let mut node = roomsense()
-        .arg("--config")
-        .arg(&config)
-        .arg("ble")
-        .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
-        .stdout(Stdio::null())
-        .stderr(fs::File::create(&stderr).unwrap())
-        .spawn()
-        .expect("roomsense ble should start");
+    let mut node = Node(Some(
+        roomsense()
+            .arg("--config")
+            .arg(&config)
+            .arg("ble")
+            .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
+            .stdout(Stdio::null())
+            .stderr(fs::File::create(&stderr).unwrap())
+            .spawn()
+            .expect("roomsense ble should start"),
+    ));
     thread::sleep(Duration::from_millis(500));
-    if let Ok(Some(_)) = node.try_wait() {
+    if let Some(Ok(Some(_))) = node.0.as_mut().map(Child::try_wait) {
         let log = fs::read_to_string(&stderr).unwrap_or_default();
         if log.contains("without BlueZ support") && skip_without_bluez("binary without BlueZ") {
             return;
@@ -258,7 +277,7 @@ fn bluez_adverts_become_espresense_reports_and_scanning_survives_a_bluetoothd_re
     wait_for_report(&sub, AFTER_RESTART, "office");
     wait_for_text(&dir.path().join("mock2.log"), "RegisterAdvertisement");
 
-    terminate(node, Duration::from_secs(10));
+    node.stop();
     assert_eq!(broker.retained("espresense/rooms/office/status").as_deref(), Some("offline"));
     drop(mock);
 }
@@ -311,15 +330,17 @@ fn a_replayed_trace_at_full_speed_publishes_the_expected_ids() {
         &broker,
         &format!("room = \"Lab 2\"\nknown_irks = [\"irk:{IRK}\"]\n"),
     );
-    let node = roomsense()
-        .arg("--config")
-        .arg(&config)
-        .args(["ble", "--replay"])
-        .arg(&trace)
-        .args(["--speed", "max"])
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("roomsense ble --replay should start");
+    let node = Node(Some(
+        roomsense()
+            .arg("--config")
+            .arg(&config)
+            .args(["ble", "--replay"])
+            .arg(&trace)
+            .args(["--speed", "max"])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("roomsense ble --replay should start"),
+    ));
     sub.wait_for("ESPresense availability", WAIT, |t, p| {
         t == "espresense/rooms/lab_2/status" && p == "online"
     });
@@ -350,7 +371,7 @@ fn a_replayed_trace_at_full_speed_publishes_the_expected_ids() {
     assert_eq!(broker.retained("espresense/rooms/lab_2/name").as_deref(), Some("Lab 2"));
     assert_eq!(broker.retained("espresense/rooms/lab_2/absorption").as_deref(), Some("2.70"));
     assert_eq!(broker.retained("espresense/rooms/lab_2/known_irks"), Some(format!("irk:{IRK}")));
-    terminate(node, Duration::from_secs(10));
+    node.stop();
     assert_eq!(broker.retained("espresense/rooms/lab_2/status").as_deref(), Some("offline"));
 }
 
@@ -379,17 +400,19 @@ fn the_ble_node_feeds_the_watchdog_only_while_advertisements_arrive() {
     let config = write_config(dir.path(), &broker, "no_advert_timeout_ms = 1000\n");
     let socket_path = dir.path().join("notify.sock");
     let socket = UnixDatagram::bind(&socket_path).unwrap();
-    let node = roomsense()
-        .arg("--config")
-        .arg(&config)
-        .args(["ble", "--replay"])
-        .arg(&trace)
-        .env("NOTIFY_SOCKET", &socket_path)
-        .env("WATCHDOG_USEC", "400000")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("roomsense ble should start");
+    let node = Node(Some(
+        roomsense()
+            .arg("--config")
+            .arg(&config)
+            .args(["ble", "--replay"])
+            .arg(&trace)
+            .env("NOTIFY_SOCKET", &socket_path)
+            .env("WATCHDOG_USEC", "400000")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("roomsense ble should start"),
+    ));
     let flowing = notifications(&socket, Duration::from_secs(3));
     assert!(flowing.iter().any(|n| n.contains("READY=1")), "{flowing:?}");
     assert!(flowing.iter().filter(|n| n.contains("WATCHDOG=1")).count() >= 3, "{flowing:?}");
@@ -397,5 +420,5 @@ fn the_ble_node_feeds_the_watchdog_only_while_advertisements_arrive() {
     let _settling = notifications(&socket, Duration::from_secs(4));
     let quiet = notifications(&socket, Duration::from_secs(2));
     assert!(!quiet.iter().any(|n| n.contains("WATCHDOG=1")), "fed without adverts: {quiet:?}");
-    terminate(node, Duration::from_secs(10));
+    node.stop();
 }
