@@ -181,7 +181,8 @@ where
             Ok(Stopped::RestartRequested) => tracing::info!(service = name, "restarting"),
             Err(e) => {
                 tracing::error!(service = name, error = %e, "service stopped with an error");
-                return Err(anyhow::Error::new(e).context(format!("the {name} service stopped")));
+                // The service's errors already name their cause in their message.
+                return Err(anyhow::anyhow!("the {name} service stopped: {e}"));
             }
         }
     }
