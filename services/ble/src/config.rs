@@ -13,8 +13,8 @@ use crate::domain::text::slugify;
 #[serde(deny_unknown_fields, default)]
 pub struct BleConfig {
     /// Room name; its slug is the `<room>` topic segment (`Living Room` → `living_room`).
-    /// Default `roomsense`. Restart to change.
-    pub room: String,
+    /// Default: `[node] room`. Restart to change.
+    pub room: Option<String>,
     /// BlueZ adapter name (`hci0`); unset = BlueZ's default adapter. Restart to change.
     pub adapter: Option<String>,
     /// Most devices tracked at once; least recently seen (random MACs first) are evicted.
@@ -61,7 +61,7 @@ impl Default for BleConfig {
     fn default() -> Self {
         let s = NodeSettings::default();
         BleConfig {
-            room: "roomsense".into(),
+            room: None,
             adapter: None,
             max_devices: 10_000,
             no_advert_timeout_ms: 60_000,
@@ -81,6 +81,18 @@ impl Default for BleConfig {
             count_enter: s.count_enter,
             count_exit: s.count_exit,
             count_ms: s.count_ms,
+        }
+    }
+}
+
+impl BleConfig {
+    /// What `roomsense demo` runs its BLE node with: the demo trace's phone IRK is known, and
+    /// Apple devices nearby are counted.
+    pub fn demo() -> BleConfig {
+        BleConfig {
+            known_irks: vec![format!("irk:{}", crate::sources::demo::DEMO_IRK)],
+            count_ids: "apple:".into(),
+            ..BleConfig::default()
         }
     }
 }
@@ -113,7 +125,8 @@ pub struct ValidBleConfig {
 
 impl BleConfig {
     /// Checks every field with the same rules as the `/set` commands; returns all problems.
-    pub fn validate(&self) -> Result<ValidBleConfig, Vec<ConfigProblem>> {
+    /// `node_room` is the room when `room` is not set (`[node] room`).
+    pub fn validate(&self, node_room: &str) -> Result<ValidBleConfig, Vec<ConfigProblem>> {
         let mut problems = Vec::new();
         let mut settings = NodeSettings::default();
         let irks = self.known_irks.join(" ");
@@ -140,7 +153,8 @@ impl BleConfig {
                 problems.push(ConfigProblem { key: format!("ble.{key}"), message: e.to_string() });
             }
         }
-        let room = slugify(&self.room);
+        let room_name = self.room.clone().unwrap_or_else(|| node_room.to_string());
+        let room = slugify(&room_name);
         if room.is_empty() {
             problems.push(ConfigProblem {
                 key: "ble.room".into(),
@@ -163,7 +177,7 @@ impl BleConfig {
             return Err(problems);
         }
         Ok(ValidBleConfig {
-            room_name: self.room.clone(),
+            room_name,
             room,
             adapter: self.adapter.clone().filter(|a| !a.is_empty()),
             max_devices: self.max_devices,
@@ -179,9 +193,9 @@ mod tests {
 
     #[test]
     fn the_default_config_validates_to_the_firmware_defaults() {
-        let v = BleConfig::default().validate().unwrap();
+        let v = BleConfig::default().validate("hallway").unwrap();
         assert_eq!(v.settings, NodeSettings::default());
-        assert_eq!(v.room, "roomsense");
+        assert_eq!(v.room, "hallway");
     }
 
     #[test]
@@ -189,10 +203,11 @@ mod tests {
         let c = BleConfig {
             absorption: 9.0,
             known_irks: vec!["nope".into()],
-            room: "!!".into(),
+            room: Some("!!".into()),
             ..BleConfig::default()
         };
-        let keys: Vec<String> = c.validate().unwrap_err().into_iter().map(|p| p.key).collect();
+        let keys: Vec<String> =
+            c.validate("hall").unwrap_err().into_iter().map(|p| p.key).collect();
         assert_eq!(keys, ["ble.absorption", "ble.known_irks", "ble.room"]);
     }
 
@@ -204,7 +219,7 @@ mod tests {
             r#"{"room":"Living Room","known_irks":["irk:ec0234a357c8ad05341010a60a397d9b"]}"#,
         )
         .unwrap();
-        let v = c.validate().unwrap();
+        let v = c.validate("hall").unwrap();
         assert_eq!((v.room.as_str(), v.settings.known_irks.len()), ("living_room", 1));
     }
 }

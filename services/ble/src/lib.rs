@@ -24,12 +24,18 @@
 //! - `domain/payload.rs`: device, telemetry and device-config JSON.
 //! - `domain/tracker.rs`: the per-node state machine and bounded device table.
 //! - `sources/`: the source trait, trace replay and writer, the bluer backend (feature `bluez`).
+//! - `sources/demo.rs`: the demo trace (`demo/trace.jsonl`), replayed in a loop by the demo.
+//! - `publish/`: ESPresense's topics and the node's BLE entities for Home Assistant.
+//! - `service.rs`: [`BleService`], the async shell on roomsense-core's `Service` and `Link`;
+//!   `record` (feature `bluez`) for `roomsense ble record FILE`.
 //! - `config.rs`: the `[ble]` config section and its validation.
 //! - `error.rs`: the crate's errors.
 
 mod config;
 mod domain;
 mod error;
+mod publish;
+mod service;
 mod sources;
 
 pub use config::{BleConfig, ConfigProblem, ValidBleConfig};
@@ -47,7 +53,12 @@ pub use domain::text::{kebabify, slugify};
 pub use domain::tracker::{DeviceReport, Now, Stats, TickOutcome, Tracker, device_topic};
 pub use domain::uuid::BleUuid;
 pub use error::{AdError, Error, FieldError, IrkError, SettingError};
-pub use sources::replay::{ReplaySource, Speed};
+pub use publish::topics::status_topic;
+#[cfg(feature = "bluez")]
+pub use service::record;
+pub use service::{BleInput, BleService};
+pub use sources::demo::{DEMO_IRK, DEMO_TRACE, demo_source};
+pub use sources::replay::{ReplayLoop, ReplaySource, Speed};
 pub use sources::trace::{TraceWriter, format_line, parse_line};
 pub use sources::{AdvertisementSource, SourceEvent};
 #[cfg(feature = "bluez")]

@@ -16,6 +16,7 @@ pub struct Identity {
     client_prefix: String,
     topic_prefix: String,
     discovery_prefix: String,
+    availability: Option<Topic>,
 }
 
 impl Identity {
@@ -29,7 +30,17 @@ impl Identity {
             client_prefix: mqtt.client_id.clone().unwrap_or_else(|| node.id.clone()),
             topic_prefix: mqtt.topic_prefix.clone(),
             discovery_prefix: mqtt.discovery_prefix.clone(),
+            availability: None,
         }
+    }
+
+    /// The same service speaking its availability on `topic` instead of
+    /// `<prefix>/<node>/<service>/status`: the BLE service uses ESPresense's
+    /// `espresense/rooms/<room>/status` (same `online`/`offline` payloads), so one last will
+    /// serves both worlds. Set it before the link opens: the will is fixed at connect.
+    pub fn with_availability_topic(mut self, topic: Topic) -> Self {
+        self.availability = Some(topic);
+        self
     }
 
     /// The node id.
@@ -95,6 +106,9 @@ impl Identity {
 
     /// Availability: `online`/`offline`, retained, the link's last will.
     pub fn availability_topic(&self) -> Topic {
+        if let Some(topic) = &self.availability {
+            return topic.clone();
+        }
         self.service_topic("status")
             .expect("node id and service are checked slugs, so should form a topic")
     }
@@ -157,6 +171,24 @@ mod tests {
         assert_eq!(n.client_id(), "hall-node");
         assert_eq!(b.client_id(), "hall-ble");
         assert_eq!(n.device_identifier(), b.device_identifier());
+    }
+
+    #[test]
+    fn a_service_can_speak_its_availability_on_another_topic() {
+        let mqtt = MqttConfig::default();
+        let espresense = Topic::new("espresense/rooms/hallway/status").unwrap();
+        let b = Identity::new(&node(), &mqtt, "ble").with_availability_topic(espresense.clone());
+        assert_eq!(b.availability_topic(), espresense);
+        // Everything else stays the service's own.
+        assert_eq!(b.discovery_topic().as_str(), "homeassistant/device/hall_ble/config");
+        assert_eq!(b.client_id(), "hall-ble");
+        let d = crate::discovery::DeviceDiscovery::new(
+            &b,
+            crate::discovery::Device::of_node(&b, "test"),
+        );
+        let payload: serde_json::Value =
+            serde_json::from_slice(&d.payload(&Default::default())).unwrap();
+        assert_eq!(payload["availability_topic"], "espresense/rooms/hallway/status");
     }
 
     #[test]

@@ -2,8 +2,9 @@
 
 use std::path::Path;
 
+use roomsense_ble::{BleConfig, ValidBleConfig};
 use roomsense_broker::BrokerConfig;
-use roomsense_core::config::{ConfigError, ConfigFile, MqttConfig, NodeConfig, Problem};
+use roomsense_core::config::{ConfigError, ConfigFile, MqttConfig, NodeConfig, Problem, Problems};
 use roomsense_gpio::GpioConfig;
 use roomsense_locate::LocateConfig;
 use serde::Deserialize;
@@ -31,6 +32,9 @@ pub(crate) struct RoomsenseConfig {
     /// GPIO parts and the board they are wired to (`roomsense gpio`).
     #[serde(default)]
     pub(crate) gpio: GpioConfig,
+    /// The BLE presence node (`roomsense ble`).
+    #[serde(default)]
+    pub(crate) ble: BleConfig,
 }
 
 impl RoomsenseConfig {
@@ -40,17 +44,34 @@ impl RoomsenseConfig {
     }
 
     pub(crate) fn parse(file: &ConfigFile) -> Result<Self, ConfigError> {
-        file.parse(|c: &RoomsenseConfig, problems| {
-            c.node.validate(problems);
-            c.mqtt.validate(problems);
-            if let Err(found) = c.locate.validate() {
-                for p in found.0 {
-                    problems.push(Problem::new(p.key, p.message));
-                }
+        file.parse(|c: &RoomsenseConfig, problems| c.validate(problems))
+    }
+
+    /// Records every problem of every section (the demo's own config passes the same checks).
+    pub(crate) fn validate(&self, problems: &mut Problems) {
+        self.node.validate(problems);
+        self.mqtt.validate(problems);
+        if let Err(found) = self.ble.validate(&self.node.room) {
+            for p in found {
+                problems.push(Problem::new(p.key, p.message));
             }
-            c.broker.validate(problems);
-            c.rooms.validate(problems);
-            c.gpio.validate(problems);
+        }
+        if let Err(found) = self.locate.validate() {
+            for p in found.0 {
+                problems.push(Problem::new(p.key, p.message));
+            }
+        }
+        self.broker.validate(problems);
+        self.rooms.validate(problems);
+        self.gpio.validate(problems);
+    }
+
+    /// The `[ble]` section as the BLE service runs on it.
+    pub(crate) fn valid_ble(&self) -> anyhow::Result<ValidBleConfig> {
+        self.ble.validate(&self.node.room).map_err(|found| {
+            let text: Vec<String> =
+                found.iter().map(|p| format!("{}: {}", p.key, p.message)).collect();
+            anyhow::anyhow!("invalid [ble] section: {}", text.join("; "))
         })
     }
 
@@ -128,5 +149,18 @@ mod tests {
         let err = RoomsenseConfig::parse(&file).unwrap_err();
         let text = err.to_string();
         assert!(text.contains("t.toml:4: blee: unknown key (allowed: node, mqtt"), "{text}");
+    }
+
+    #[test]
+    fn a_bad_ble_value_is_refused_with_its_line() {
+        let file = ConfigFile::from_text(
+            "t.toml",
+            "[node]\nid = \"a\"\nroom = \"hall\"\n[ble]\nmax_devices = 100\nabsorption = 9\n",
+        );
+        let text = RoomsenseConfig::parse(&file).unwrap_err().to_string();
+        assert!(text.contains("t.toml:6: ble.absorption: value out of range 1..=5"), "{text}");
+        let ok = ConfigFile::from_text("t.toml", "[node]\nid = \"a\"\nroom = \"hall\"\n");
+        let config = RoomsenseConfig::parse(&ok).unwrap();
+        assert_eq!(config.valid_ble().unwrap().room, "hall", "the BLE room defaults to the node's");
     }
 }

@@ -72,12 +72,11 @@ pub(crate) async fn run(args: DemoArgs, shutdown: CancellationToken) -> anyhow::
         broker: Default::default(),
         rooms,
         gpio: demo_gpio(),
+        ble: roomsense_ble::BleConfig::demo(),
     };
     // The demo's settings pass the same checks as a user's file.
     let mut problems = roomsense_core::config::Problems::default();
-    config.node.validate(&mut problems);
-    config.mqtt.validate(&mut problems);
-    config.gpio.validate(&mut problems);
+    config.validate(&mut problems);
     if !problems.is_empty() {
         let text: Vec<String> = problems.into_vec().iter().map(ToString::to_string).collect();
         anyhow::bail!("invalid demo arguments: {}", text.join("; "));
@@ -97,7 +96,7 @@ pub(crate) async fn run(args: DemoArgs, shutdown: CancellationToken) -> anyhow::
         &host,
         port,
         login,
-        &[&own, &occupancy, &count, &located, &discovery],
+        &[&own, &occupancy, &count, &located, &discovery, "espresense/#"],
         1024,
     );
     let view_task = tokio::spawn(observer.run(view_stop.clone()));
@@ -123,8 +122,15 @@ pub(crate) async fn run(args: DemoArgs, shutdown: CancellationToken) -> anyhow::
         }
     });
 
-    let result =
-        services::run(config, services::SERVICES, Hardware::Simulated, shutdown, |_| {}).await;
+    let result = services::run(
+        config,
+        services::SERVICES,
+        Hardware::Simulated,
+        Default::default(),
+        shutdown,
+        |_| {},
+    )
+    .await;
     view_stop.cancel();
     let _ = view_task.await;
     view.abort();
@@ -194,7 +200,7 @@ fn print_banner(config: &RoomsenseConfig, embedded: bool) {
         if embedded { " (embedded; pass --broker HOST:PORT to use yours)" } else { "" }
     );
     println!(
-        "watch:  mosquitto_sub -h {host} -p {port}{login} -v -t 'roomsense/#' -t 'homeassistant/#'"
+        "watch:  mosquitto_sub -h {host} -p {port}{login} -v -t 'roomsense/#' -t 'espresense/#' -t 'homeassistant/#'"
     );
     println!(
         "Home Assistant: add the MQTT integration with broker {host}, port {port}; the device `roomsense demo` appears"

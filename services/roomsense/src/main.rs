@@ -17,7 +17,7 @@ use roomsense_core::Service as _;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::RoomsenseConfig;
-use crate::services::Hardware;
+use crate::services::{Hardware, Inputs};
 
 /// roomsense: room presence from BLE, camera, microphone and sensors, over MQTT to Home Assistant.
 #[derive(Debug, Parser)]
@@ -40,6 +40,8 @@ enum Command {
     Rooms,
     /// Run the GPIO service: relays, PWM LEDs, buzzers, PIR and door inputs, BME280 sensors.
     Gpio,
+    /// Run the BLE presence node (ESPresense-compatible) on BlueZ, or on a recorded trace.
+    Ble(BleArgs),
     /// Run every service on simulated hardware against an embedded broker: try it with nothing set up.
     Demo(demo::DemoArgs),
     /// Check a config file and exit: 0 when it is valid, 2 with every problem listed when not.
@@ -91,6 +93,38 @@ enum LocateAction {
     },
 }
 
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+struct BleArgs {
+    /// Replay this JSONL trace instead of scanning with BlueZ (same config, broker and output).
+    #[arg(long, value_name = "FILE")]
+    replay: Option<PathBuf>,
+    /// Replay speed: N times as recorded, or `max` (as fast as the pipeline goes, the trace's
+    /// timestamps as the clock).
+    #[arg(long, value_name = "N|max", requires = "replay", default_value = "1")]
+    speed: roomsense_ble::Speed,
+    #[command(subcommand)]
+    command: Option<BleCommand>,
+}
+
+#[derive(Debug, Subcommand)]
+enum BleCommand {
+    /// Write every advertisement BlueZ reports to FILE (the trace format) until stopped.
+    Record {
+        /// The trace file to write.
+        file: PathBuf,
+    },
+}
+
+/// What `roomsense ble` says when the binary cannot scan.
+#[cfg(not(feature = "bluez"))]
+pub(crate) fn no_bluez() -> anyhow::Error {
+    anyhow::anyhow!(
+        "this roomsense was built without BlueZ support (cargo feature `bluez`); \
+         rebuild with `--features bluez`, or replay a trace with `roomsense ble --replay FILE`"
+    )
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // The embedded broker logs every client that hangs up as an error: noise in a demo.
@@ -99,13 +133,26 @@ fn main() -> ExitCode {
     init_tracing(default_level);
     match cli.command {
         Command::CheckConfig { file } => check_config(&file.unwrap_or(cli.config)),
-        Command::Node => serve(&cli.config, &[roomsense_core::NODE_SERVICE]),
+        Command::Node => serve(&cli.config, &[roomsense_core::NODE_SERVICE], Inputs::default()),
         Command::Locate(LocateArgs { action: None }) => {
-            serve(&cli.config, &[roomsense_locate::LocateService::NAME])
+            serve(&cli.config, &[roomsense_locate::LocateService::NAME], Inputs::default())
         }
         Command::Locate(LocateArgs { action: Some(action) }) => locate_offline(&cli.config, action),
-        Command::Rooms => serve(&cli.config, &[services::ROOMS]),
-        Command::Gpio => serve(&cli.config, &[roomsense_gpio::GpioService::NAME]),
+        Command::Rooms => serve(&cli.config, &[services::ROOMS], Inputs::default()),
+        Command::Gpio => {
+            serve(&cli.config, &[roomsense_gpio::GpioService::NAME], Inputs::default())
+        }
+        Command::Ble(BleArgs { command: Some(BleCommand::Record { file }), .. }) => {
+            record(&cli.config, file)
+        }
+        Command::Ble(args) => {
+            let inputs = Inputs { ble_replay: args.replay.map(|path| (path, args.speed)) };
+            serve(
+                &cli.config,
+                &[<roomsense_ble::BleService as roomsense_core::Service>::NAME],
+                inputs,
+            )
+        }
         Command::Demo(args) => block_on(|shutdown| demo::run(args, shutdown)),
         Command::Broker(BrokerCommand::Init(args)) => match RoomsenseConfig::load(&cli.config) {
             Ok(config) => broker_init::run(&config, &args),
@@ -176,7 +223,7 @@ fn locate_offline(config: &std::path::Path, action: LocateAction) -> ExitCode {
     }
 }
 
-fn serve(path: &std::path::Path, names: &'static [&'static str]) -> ExitCode {
+fn serve(path: &std::path::Path, names: &'static [&'static str], inputs: Inputs) -> ExitCode {
     let config = match RoomsenseConfig::load(path) {
         Ok(c) => c,
         Err(e) => {
@@ -186,10 +233,35 @@ fn serve(path: &std::path::Path, names: &'static [&'static str]) -> ExitCode {
     };
     block_on(move |shutdown| async move {
         let watchdog_stop = shutdown.clone();
-        services::run(config, names, Hardware::Real, shutdown, move |health| {
+        services::run(config, names, Hardware::Real, inputs, shutdown, move |health| {
             tokio::spawn(roomsense_core::runtime::feed_watchdog(health, watchdog_stop));
         })
         .await
+    })
+}
+
+/// `roomsense ble record FILE`.
+fn record(path: &std::path::Path, file: PathBuf) -> ExitCode {
+    let config = match RoomsenseConfig::load(path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    block_on(move |shutdown| async move {
+        let ble = config.valid_ble()?;
+        #[cfg(feature = "bluez")]
+        {
+            let n = roomsense_ble::record(&ble, &file, shutdown).await?;
+            eprintln!("{}: {n} advertisements", file.display());
+            Ok(())
+        }
+        #[cfg(not(feature = "bluez"))]
+        {
+            let _ = (ble, file, shutdown);
+            Err(no_bluez())
+        }
     })
 }
 

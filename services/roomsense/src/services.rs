@@ -1,9 +1,11 @@
 //! The table of services, and how the binary runs a set of them: each with its own link, its
 //! own task, its own health, restarted in place when it asks, all stopped by one token.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use roomsense_ble::{BleInput, BleService, Speed};
 use roomsense_core::mqtt::{Link, LinkOptions};
 use roomsense_core::{Context, Health, Identity, Service, Stopped};
 use roomsense_gpio::{GpioService, GpioSettings, LinuxBackend, Plan, SimBackend};
@@ -23,14 +25,26 @@ pub(crate) enum Hardware {
 }
 
 /// Every service the binary knows, in start order.
-pub(crate) const SERVICES: &[&str] =
-    &[roomsense_core::NODE_SERVICE, GpioService::NAME, LocateService::NAME, ROOMS];
+pub(crate) const SERVICES: &[&str] = &[
+    roomsense_core::NODE_SERVICE,
+    BleService::NAME,
+    GpioService::NAME,
+    LocateService::NAME,
+    ROOMS,
+];
 
 /// The rooms service's name.
 pub(crate) const ROOMS: &str = "rooms";
 
 /// The demo's simulated PIR walks from this seed, so every demo run trips alike.
 const DEMO_SEED: u64 = 7;
+
+/// Inputs the command line chose instead of the hardware.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Inputs {
+    /// `roomsense ble --replay FILE --speed N|max`.
+    pub(crate) ble_replay: Option<(PathBuf, Speed)>,
+}
 
 /// How long services and links get to stop before the process gives up on them.
 const STOP_DEADLINE: Duration = Duration::from_secs(8);
@@ -82,11 +96,29 @@ fn build_gpio(plan: &Plan, hardware: Hardware, ctx: Context) -> GpioService {
     GpioService::new(ctx, plan.clone(), settings, backend)
 }
 
+/// The BLE service: the trace the command line named, the demo trace on simulated hardware,
+/// BlueZ on real hardware (feature `bluez`).
+fn ble_input(hardware: Hardware, inputs: &Inputs) -> anyhow::Result<BleInput> {
+    if let Some((path, speed)) = &inputs.ble_replay {
+        return Ok(BleInput::Replay { path: path.clone(), speed: *speed });
+    }
+    match hardware {
+        Hardware::Simulated => Ok(BleInput::Demo),
+        #[cfg(feature = "bluez")]
+        Hardware::Real => Ok(BleInput::Bluez),
+        #[cfg(not(feature = "bluez"))]
+        Hardware::Real => Err(crate::no_bluez()),
+    }
+}
+
 /// Runs `names` until `shutdown`; returns the health flags for the watchdog through `started`.
+/// On real hardware a service that fails stops the process with its error (systemd restarts
+/// it); in the demo it is logged and the others go on.
 pub(crate) async fn run(
     config: RoomsenseConfig,
     names: &'static [&'static str],
     hardware: Hardware,
+    inputs: Inputs,
     shutdown: CancellationToken,
     started: impl FnOnce(Vec<Health>),
 ) -> anyhow::Result<()> {
@@ -112,7 +144,14 @@ pub(crate) async fn run(
                 continue;
             }
         };
-        let identity = Identity::new(&config.node, &config.mqtt, name);
+        let mut identity = Identity::new(&config.node, &config.mqtt, name);
+        let ble = if name == BleService::NAME {
+            let ble = (config.valid_ble()?, ble_input(hardware, &inputs)?);
+            identity = BleService::identity(identity, &ble.0);
+            Some(ble)
+        } else {
+            None
+        };
         let options = LinkOptions {
             identity,
             mqtt: config.mqtt.clone(),
@@ -182,6 +221,12 @@ pub(crate) async fn run(
                 }
                 services.spawn(supervise(name, token, failed.clone(), move || {
                     build_gpio(&plan, hardware, ctx.clone())
+                }));
+            }
+            BleService::NAME => {
+                let (ble, input) = ble.expect("the ble config should have been built above");
+                services.spawn(supervise(name, token, failed.clone(), move || {
+                    BleService::new(ctx.clone(), ble.clone(), input.clone(), model(hardware))
                 }));
             }
             other => anyhow::bail!("unknown service `{other}`; known: {}", SERVICES.join(", ")),

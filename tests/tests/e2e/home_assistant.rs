@@ -43,6 +43,20 @@ const VERSION: &str = "sensor.roomsense_hae2e_version";
 const RESTART: &str = "button.roomsense_hae2e_restart";
 const LOUNGE: &str = "binary_sensor.roomsense_hae2e_rooms_lounge_occupancy";
 const WAIT: Duration = Duration::from_secs(60);
+/// Home Assistant's ESPresense consumer following the demo trace's phone (its IRK is the demo's
+/// `roomsense_ble::DEMO_IRK`), as ESPresense's docs tell users to write it: the state topic is
+/// the device's, mqtt_room subscribes to `<state_topic>/+` and takes the last level as the room.
+const MQTT_ROOM: &str = "sensor:
+  - platform: mqtt_room
+    name: Demo phone
+    device_id: \"irk:0f1e2d3c4b5a69788796a5b4c3d2e1f0\"
+    state_topic: \"espresense/devices/irk:0f1e2d3c4b5a69788796a5b4c3d2e1f0\"
+    timeout: 30
+    away_timeout: 300
+";
+const PHONE_ROOM: &str = "sensor.demo_phone";
+const BLE_CONNECTIVITY: &str = "binary_sensor.roomsense_hae2e_ble_connectivity";
+const BLE_MAX_DISTANCE: &str = "number.roomsense_hae2e_ble_max_distance";
 
 fn is_room_temperature(s: &EntityState) -> bool {
     s.state.parse::<f64>().is_ok_and(|t| (15.0..27.0).contains(&t))
@@ -65,7 +79,8 @@ fn home_assistant_adopts_the_node_follows_its_availability_and_keeps_it_across_a
         username: Some("homeassistant".into()),
         password: Some("ha-secret".into()),
     };
-    let mut ha = HomeAssistant::start(&venv, login).unwrap_or_else(|e| panic!("{e}"));
+    let mut ha =
+        HomeAssistant::start_with_yaml(&venv, login, MQTT_ROOM).unwrap_or_else(|e| panic!("{e}"));
     ha.wait_for_mqtt_connected(WAIT).unwrap_or_else(|e| panic!("{e}"));
 
     let node = demo(&broker);
@@ -125,6 +140,22 @@ fn home_assistant_adopts_the_node_follows_its_availability_and_keeps_it_across_a
         WAIT,
     )
     .unwrap_or_else(|e| fail(&e, &ha));
+    // The BLE service's entities join the node's device; its availability is ESPresense's.
+    ha.wait_for_state(BLE_CONNECTIVITY, |s| s.state == "on", WAIT)
+        .unwrap_or_else(|e| fail(&e, &ha));
+    ha.wait_for_state(BLE_MAX_DISTANCE, |s| s.state.parse::<f64>() == Ok(16.0), WAIT)
+        .unwrap_or_else(|e| fail(&e, &ha));
+    let on_device =
+        template(&ha, &format!("{{{{ device_entities({device}) | sort | join(',') }}}}"));
+    for entity in [BLE_CONNECTIVITY, BLE_MAX_DISTANCE, "button.roomsense_hae2e_ble_restart"] {
+        assert!(on_device.contains(entity), "{entity} should be on the node's device: {on_device}");
+    }
+    // mqtt_room follows the phone that `roomsense ble` reports from the demo trace.
+    let phone = ha
+        .wait_for_state(PHONE_ROOM, |s| s.state == "living_room", WAIT)
+        .unwrap_or_else(|e| fail(&e, &ha));
+    let distance = phone.attributes["distance"].as_f64().unwrap_or(-1.0);
+    assert!((0.5..10.0).contains(&distance), "{phone}");
 
     // Availability: the node is killed, Home Assistant sees it go.
     signal(&node, rustix::process::Signal::KILL);

@@ -1,6 +1,10 @@
 //! roomsense end to end: the real binary and the real core against a real Mosquitto, and a real
 //! Home Assistant as the discovery client.
 
+/// `roomsense ble`: BlueZ (python-dbusmock on a private bus) and trace replay → Mosquitto, as an
+/// ESPresense node: ids, distances, gating, `/set`, the node beacon, a bluetoothd restart, and
+/// the watchdog fed only while adverts arrive.
+mod ble;
 /// The bundled broker as `roomsense broker init` writes it, on the real Mosquitto: logins,
 /// ACLs, TLS, persistence, the bridge; `roomsense doctor` and nmap against it.
 mod broker;

@@ -4,6 +4,7 @@
 //! away or comes back, and when no advertisement has arrived for a while.
 
 use std::collections::{HashMap, VecDeque};
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -167,22 +168,39 @@ impl BluezSource {
         self.last_advert
     }
 
+    /// The adapter's own address (the node beacon is numbered from it). The future holds no
+    /// borrow of the source, so it is `Send` although the source is not `Sync`.
+    pub fn adapter_address(&self) -> impl Future<Output = Result<Address, Error>> + Send + 'static {
+        let (session, name) = (self.session.clone(), self.adapter_name.clone());
+        async move {
+            let adapter = match &name {
+                Some(name) => session.adapter(name)?,
+                None => session.default_adapter().await?,
+            };
+            Ok(Address(adapter.address().await?.0))
+        }
+    }
+
     /// Advertises the node's ESPresense iBeacon (non-connectable broadcast) on the adapter;
     /// advertising stops when the handle is dropped. Re-call after a bluetoothd restart.
-    pub async fn advertise_node_beacon(
+    pub fn advertise_node_beacon(
         &self,
         beacon: &crate::domain::beacon::NodeBeacon,
-    ) -> Result<bluer::adv::AdvertisementHandle, Error> {
-        let adapter = match &self.adapter_name {
-            Some(name) => self.session.adapter(name)?,
-            None => self.session.default_adapter().await?,
-        };
-        let adv = bluer::adv::Advertisement {
-            advertisement_type: bluer::adv::Type::Broadcast,
-            manufacturer_data: [(0x004c, beacon.manufacturer_data())].into_iter().collect(),
-            ..bluer::adv::Advertisement::default()
-        };
-        Ok(adapter.advertise(adv).await?)
+    ) -> impl Future<Output = Result<bluer::adv::AdvertisementHandle, Error>> + Send + 'static {
+        let (session, name) = (self.session.clone(), self.adapter_name.clone());
+        let data = beacon.manufacturer_data();
+        async move {
+            let adapter = match &name {
+                Some(name) => session.adapter(name)?,
+                None => session.default_adapter().await?,
+            };
+            let adv = bluer::adv::Advertisement {
+                advertisement_type: bluer::adv::Type::Broadcast,
+                manufacturer_data: [(0x004c, data)].into_iter().collect(),
+                ..bluer::adv::Advertisement::default()
+            };
+            Ok(adapter.advertise(adv).await?)
+        }
     }
 
     async fn arm(&mut self) -> Result<(), Error> {

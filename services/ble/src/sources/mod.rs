@@ -1,6 +1,7 @@
 //! Where advertisements come from: the [`AdvertisementSource`] trait, the JSONL trace replay and
 //! writer, and (feature `bluez`) BlueZ through bluer.
 
+pub(crate) mod demo;
 pub(crate) mod replay;
 pub(crate) mod trace;
 

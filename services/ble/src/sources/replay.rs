@@ -122,6 +122,73 @@ impl<R: BufRead + Send> AdvertisementSource for ReplaySource<R> {
     }
 }
 
+/// A trace held in memory, replayed over and over (the demo's BLE node). Each pass is shifted
+/// in time to follow the previous one, so the trace clock never runs backwards.
+#[derive(Debug)]
+pub struct ReplayLoop {
+    trace: &'static str,
+    name: &'static str,
+    speed: Speed,
+    pass: ReplaySource<&'static [u8]>,
+    offset_ms: u64,
+    first_ts: Option<u64>,
+    last_ts: u64,
+    passes: u64,
+}
+
+/// Trace time between the last advert of a pass and the first of the next.
+const LOOP_GAP_MS: u64 = 1000;
+
+impl ReplayLoop {
+    /// Replays `trace` (JSONL text, `name` in errors) forever at `speed`.
+    pub fn new(trace: &'static str, name: &'static str, speed: Speed) -> ReplayLoop {
+        ReplayLoop {
+            trace,
+            name,
+            speed,
+            pass: ReplaySource::new(trace.as_bytes(), name, speed),
+            offset_ms: 0,
+            first_ts: None,
+            last_ts: 0,
+            passes: 0,
+        }
+    }
+
+    /// Passes completed so far.
+    pub fn passes(&self) -> u64 {
+        self.passes
+    }
+}
+
+impl AdvertisementSource for ReplayLoop {
+    async fn next_event(&mut self) -> Result<Option<SourceEvent>, Error> {
+        // Two tries: the end of one pass, then the first line of the next. A trace without a
+        // single advert ends the replay instead of spinning.
+        for _ in 0..2 {
+            match self.pass.next_event().await? {
+                Some(SourceEvent::Advert(mut adv)) => {
+                    let first = *self.first_ts.get_or_insert(adv.ts_ms);
+                    self.last_ts = self.last_ts.max(adv.ts_ms);
+                    adv.ts_ms = adv.ts_ms.saturating_sub(first) + self.offset_ms;
+                    return Ok(Some(SourceEvent::Advert(adv)));
+                }
+                Some(other) => return Ok(Some(other)),
+                None => {
+                    let Some(first) = self.first_ts else { return Ok(None) };
+                    self.offset_ms += self.last_ts - first + LOOP_GAP_MS;
+                    self.passes += 1;
+                    self.pass = ReplaySource::new(self.trace.as_bytes(), self.name, self.speed);
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    fn trace_clock(&self) -> bool {
+        true
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,6 +230,27 @@ mod tests {
         let t0 = Instant::now();
         while r.next_event().await.unwrap().is_some() {}
         assert_eq!(t0.elapsed(), Duration::from_secs(1), "2 s of trace at speed 2");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_loop_replays_the_trace_again_with_time_running_on() {
+        let mut r = ReplayLoop::new(TRACE, "t.jsonl", Speed::Max);
+        let mut ts = Vec::new();
+        while ts.len() < 4 {
+            if let Some(SourceEvent::Advert(a)) = r.next_event().await.unwrap() {
+                ts.push(a.ts_ms);
+            }
+        }
+        // Pass 1 at 0 and 2000 (rebased to the first advert); pass 2 one gap later.
+        assert_eq!(ts, [0, 2000, 3000, 5000]);
+        assert_eq!(r.passes(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_loop_over_a_trace_without_adverts_ends() {
+        let mut r = ReplayLoop::new("garbage\n", "t.jsonl", Speed::Max);
+        assert!(matches!(r.next_event().await.unwrap(), Some(SourceEvent::Rejected(_))));
+        assert!(r.next_event().await.unwrap().is_none());
     }
 
     #[tokio::test(start_paused = true)]

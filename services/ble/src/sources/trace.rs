@@ -169,6 +169,11 @@ impl<W: Write> TraceWriter<W> {
         self.out.write_all(b"\n")
     }
 
+    /// Flushes what was written so far (a recorder killed later still leaves whole lines).
+    pub fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+
     /// Flushes and returns the writer.
     pub fn finish(mut self) -> std::io::Result<W> {
         self.out.flush()?;

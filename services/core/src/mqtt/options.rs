@@ -68,3 +68,31 @@ pub(crate) fn tls_config(ca_file: &std::path::Path) -> Result<rustls::ClientConf
         .with_root_certificates(roots)
         .with_no_client_auth())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::NodeConfig;
+    use crate::topic::Topic;
+
+    #[test]
+    fn the_last_will_goes_to_the_identitys_availability_topic() {
+        let node = NodeConfig {
+            id: "hall".into(),
+            room: "hallway".into(),
+            name: None,
+            state_dir: "/tmp".into(),
+            report_interval_s: 30,
+        };
+        let mqtt = MqttConfig::default();
+        let ble = Identity::new(&node, &mqtt, "ble")
+            .with_availability_topic(Topic::new("espresense/rooms/hallway/status").unwrap());
+        let will = mqtt_options(&ble, &mqtt).unwrap().last_will().unwrap();
+        assert_eq!(will.topic, "espresense/rooms/hallway/status");
+        assert_eq!(&will.message[..], b"offline");
+        assert!(will.retain);
+        let node_will =
+            mqtt_options(&Identity::new(&node, &mqtt, "node"), &mqtt).unwrap().last_will().unwrap();
+        assert_eq!(node_will.topic, "roomsense/hall/status");
+    }
+}
