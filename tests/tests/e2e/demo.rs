@@ -1,29 +1,13 @@
-use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use roomsense_tests::mosquitto::Mosquitto;
-use roomsense_tests::process::{roomsense, signal, terminate};
-
-fn demo(broker: &Mosquitto, node: &str) -> Child {
-    roomsense()
-        .args([
-            "demo",
-            "--quiet",
-            "--node-id",
-            node,
-            "--broker",
-            &format!("127.0.0.1:{}", broker.port()),
-        ])
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("roomsense demo should start")
-}
+use roomsense_tests::process::{demo, signal, terminate};
 
 #[test]
 fn the_demo_comes_online_announces_its_device_and_says_offline_when_stopped() {
     let broker = Mosquitto::start();
     let sub = broker.subscribe(&["roomsense/#", "homeassistant/device/#"]);
-    let child = demo(&broker, "d1");
+    let child = demo(broker.port(), "d1");
     sub.wait_for("online", Duration::from_secs(20), |t, p| {
         t == "roomsense/d1/status" && p == "online"
     });
@@ -64,7 +48,7 @@ fn the_demo_comes_online_announces_its_device_and_says_offline_when_stopped() {
 fn a_killed_demo_is_reported_offline_by_its_last_will() {
     let broker = Mosquitto::start();
     let sub = broker.subscribe(&["roomsense/d2/status"]);
-    let mut child = demo(&broker, "d2");
+    let mut child = demo(broker.port(), "d2");
     sub.wait_for("online", Duration::from_secs(20), |_, p| p == "online");
     signal(&child, rustix::process::Signal::KILL);
     let _ = child.wait();
@@ -76,7 +60,7 @@ fn a_killed_demo_is_reported_offline_by_its_last_will() {
 fn the_management_api_answers_and_refuses_malformed_requests_without_acting_on_them() {
     let broker = Mosquitto::start();
     let sub = broker.subscribe(&["roomsense/d3/#"]);
-    let child = demo(&broker, "d3");
+    let child = demo(broker.port(), "d3");
     sub.wait_for("online", Duration::from_secs(20), |t, p| {
         t == "roomsense/d3/status" && p == "online"
     });

@@ -1,29 +1,13 @@
-use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use roomsense_tests::mosquitto::Mosquitto;
-use roomsense_tests::process::{roomsense, terminate};
-
-fn demo(broker: &Mosquitto, node: &str) -> Child {
-    roomsense()
-        .args([
-            "demo",
-            "--quiet",
-            "--node-id",
-            node,
-            "--broker",
-            &format!("127.0.0.1:{}", broker.port()),
-        ])
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("roomsense demo should start")
-}
+use roomsense_tests::process::{demo, terminate};
 
 #[test]
 fn the_demo_switches_its_relay_over_mqtt_and_refuses_a_bad_command_without_acting() {
     let broker = Mosquitto::start();
     let sub = broker.subscribe(&["roomsense/gd1/gpio/#"]);
-    let child = demo(&broker, "gd1");
+    let child = demo(broker.port(), "gd1");
     sub.wait_for("the relay's start-up state", Duration::from_secs(20), |t, p| {
         t == "roomsense/gd1/gpio/fan" && p == "OFF"
     });
@@ -48,7 +32,7 @@ fn the_demo_switches_its_relay_over_mqtt_and_refuses_a_bad_command_without_actin
 fn the_demos_simulated_pir_trips_on_its_own_and_clears_after_the_hold_time() {
     let broker = Mosquitto::start();
     let sub = broker.subscribe(&["roomsense/gd2/gpio/motion"]);
-    let child = demo(&broker, "gd2");
+    let child = demo(broker.port(), "gd2");
     sub.wait_for("motion", Duration::from_secs(30), |_, p| p == "ON");
     let tripped = Instant::now();
     // ON for 2–6 s, then held for 10 s: OFF after the ON, not before the hold is over.
