@@ -16,6 +16,8 @@ pub(crate) struct RoomsenseConfig {
     pub(crate) node: NodeConfig,
     #[serde(default)]
     pub(crate) mqtt: MqttConfig,
+    #[serde(default)]
+    pub(crate) vision: roomsense_vision::VisionConfig,
 }
 
 impl RoomsenseConfig {
@@ -28,6 +30,7 @@ impl RoomsenseConfig {
         file.parse(|c: &RoomsenseConfig, problems| {
             c.node.validate(problems);
             c.mqtt.validate(problems);
+            c.vision.validate(problems);
         })
     }
 
@@ -43,6 +46,10 @@ impl RoomsenseConfig {
                 "password_set": self.mqtt.password.is_some() || self.mqtt.password_file.is_some(),
                 "discovery_prefix": self.mqtt.discovery_prefix,
                 "topic_prefix": self.mqtt.topic_prefix,
+            },
+            "vision": {
+                "cameras": self.vision.cameras.iter().map(|c| &c.id).collect::<Vec<_>>(),
+                "snapshot": self.vision.snapshot,
             },
         })
     }
@@ -69,6 +76,6 @@ mod tests {
             ConfigFile::from_text("t.toml", "[node]\nid = \"a\"\nroom = \"b\"\n[blee]\nx = 1\n");
         let err = RoomsenseConfig::parse(&file).unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("t.toml:4: blee: unknown key (allowed: node or mqtt)"), "{text}");
+        assert!(text.contains("t.toml:4: blee: unknown key (allowed: node, mqtt or vision)"), "{text}");
     }
 }

@@ -58,7 +58,7 @@ pub(crate) async fn run(args: DemoArgs, shutdown: CancellationToken) -> anyhow::
         password: args.password.clone(),
         ..MqttConfig::default()
     };
-    let config = RoomsenseConfig { node, mqtt };
+    let config = RoomsenseConfig { node, mqtt, vision: roomsense_vision::VisionConfig::demo() };
     // The demo's settings pass the same checks as a user's file.
     let mut problems = roomsense_core::config::Problems::default();
     config.node.validate(&mut problems);

@@ -31,12 +31,37 @@ struct Cli {
 enum Command {
     /// Run the node service: the node's health entities and the management API.
     Node,
+    /// Run the vision service (people per camera and zone); `vision detect IMAGE...` looks at photos.
+    Vision(VisionArgs),
     /// Run every service on simulated hardware against an embedded broker: try it with nothing set up.
     Demo(demo::DemoArgs),
     /// Check a config file and exit: 0 when it is valid, 2 with every problem listed when not.
     CheckConfig {
         /// The file to check (default: --config).
         file: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct VisionArgs {
+    #[command(subcommand)]
+    command: Option<VisionCommand>,
+}
+
+#[derive(Debug, Subcommand)]
+enum VisionCommand {
+    /// Print the people in each image (JPEG, PNG) as JSON, one object per line:
+    /// {"image","persons":[{"score","box":[xmin,ymin,xmax,ymax]}],"ms"}, box normalised 0..1.
+    Detect {
+        /// The images.
+        #[arg(required = true)]
+        images: Vec<PathBuf>,
+        /// The folder holding vision.manifest.toml (default: as `[vision] models_dir`).
+        #[arg(long)]
+        models_dir: Option<PathBuf>,
+        /// Keep people scoring at least this (default: the manifest's).
+        #[arg(long)]
+        threshold: Option<f32>,
     },
 }
 
@@ -49,6 +74,10 @@ fn main() -> ExitCode {
     match cli.command {
         Command::CheckConfig { file } => check_config(&file.unwrap_or(cli.config)),
         Command::Node => serve(&cli.config, &[roomsense_core::NODE_SERVICE]),
+        Command::Vision(VisionArgs { command: Some(VisionCommand::Detect { images, models_dir, threshold }) }) => {
+            detect(&images, models_dir, threshold)
+        }
+        Command::Vision(VisionArgs { command: None }) => serve(&cli.config, &[services::VISION]),
         Command::Demo(args) => block_on(|shutdown| demo::run(args, shutdown)),
     }
 }
@@ -66,6 +95,26 @@ fn check_config(path: &std::path::Path) -> ExitCode {
     }
 }
 
+/// `roomsense vision detect`: exit 0 when every image was looked at, 1 when one was refused,
+/// 2 when the model was.
+fn detect(images: &[PathBuf], models_dir: Option<PathBuf>, threshold: Option<f32>) -> ExitCode {
+    let dir = models_dir.unwrap_or_else(roomsense_vision::default_models_dir);
+    let detector = match roomsense_vision::PersonDetector::load(&dir, "person") {
+        Ok(d) => d.with_thresholds(threshold, None),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut refused = 0;
+    for image in images {
+        let report = roomsense_vision::detect_file(&detector, image);
+        refused += usize::from(report.error.is_some());
+        println!("{}", serde_json::to_string(&report).expect("a report should serialise"));
+    }
+    if refused == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
 fn serve(path: &std::path::Path, names: &'static [&'static str]) -> ExitCode {
     let config = match RoomsenseConfig::load(path) {
         Ok(c) => c,
@@ -74,6 +123,10 @@ fn serve(path: &std::path::Path, names: &'static [&'static str]) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if names.contains(&services::VISION) && config.vision.cameras.is_empty() {
+        eprintln!("error: {}: no cameras: add a [[vision.cameras]] table", path.display());
+        return ExitCode::from(2);
+    }
     block_on(move |shutdown| async move {
         let watchdog_stop = shutdown.clone();
         services::run(config, names, Hardware::Real, shutdown, move |health| {

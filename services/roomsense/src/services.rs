@@ -7,6 +7,7 @@ use anyhow::Context as _;
 use roomsense_core::mqtt::{Link, LinkOptions};
 use roomsense_core::{Context, Health, Identity, Service, Stopped};
 use roomsense_node::{LinuxSystem, NodeService, NodeSettings, SimEnvironment, SimSystem};
+use roomsense_vision::VisionService;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -20,10 +21,21 @@ pub(crate) enum Hardware {
 }
 
 /// Every service the binary knows, in start order.
-pub(crate) const SERVICES: &[&str] = &[roomsense_core::NODE_SERVICE];
+pub(crate) const SERVICES: &[&str] = &[roomsense_core::NODE_SERVICE, VISION];
+
+/// The vision service's name.
+pub(crate) const VISION: &str = "vision";
 
 /// How long services and links get to stop before the process gives up on them.
 const STOP_DEADLINE: Duration = Duration::from_secs(8);
+
+/// The model Home Assistant shows for the node's device.
+fn device_model(hardware: Hardware) -> String {
+    match hardware {
+        Hardware::Real => "roomsense node".into(),
+        Hardware::Simulated => "roomsense demo (simulated hardware)".into(),
+    }
+}
 
 /// Builds a service from the config; called again when the service asks to be restarted.
 fn build_node(config: &RoomsenseConfig, hardware: Hardware, ctx: Context) -> NodeService {
@@ -31,10 +43,7 @@ fn build_node(config: &RoomsenseConfig, hardware: Hardware, ctx: Context) -> Nod
         report_interval: Duration::from_secs(config.node.report_interval_s),
         services: SERVICES.iter().map(|s| (*s).to_owned()).collect(),
         config_summary: config.summary(),
-        model: match hardware {
-            Hardware::Real => "roomsense node".into(),
-            Hardware::Simulated => "roomsense demo (simulated hardware)".into(),
-        },
+        model: device_model(hardware),
     };
     match hardware {
         Hardware::Real => NodeService::new(
@@ -84,6 +93,23 @@ pub(crate) async fn run(
             roomsense_core::NODE_SERVICE => {
                 services.spawn(supervise(name, token, move || {
                     build_node(&config, hardware, ctx.clone())
+                }));
+            }
+            VISION => {
+                // The demo's settings are not checked at load like a user's file: a problem
+                // (its photos moved away) leaves the vision service out, not the demo.
+                let settings = match config.vision.to_settings() {
+                    Ok(s) => s,
+                    Err(problems) => {
+                        let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+                        tracing::error!(service = name, error = %text.join("; "), "service left out");
+                        continue;
+                    }
+                };
+                let report = Duration::from_secs(config.node.report_interval_s);
+                let model = device_model(hardware);
+                services.spawn(supervise(name, token, move || {
+                    VisionService::new(ctx.clone(), settings.clone(), report, model.clone())
                 }));
             }
             other => anyhow::bail!("unknown service `{other}`; known: {}", SERVICES.join(", ")),

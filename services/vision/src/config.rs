@@ -225,6 +225,35 @@ pub struct VisionSettings {
 }
 
 impl VisionConfig {
+    /// What `roomsense demo` runs: one camera on the shipped photographs (people in two of
+    /// them), a frame a second, the picture split into a left and a right zone.
+    pub fn demo() -> Self {
+        let half = |id: &str, x0: f32, x1: f32| ZoneConfig {
+            id: id.into(),
+            name: Some(format!("{}{} half", id[..1].to_uppercase(), &id[1..])),
+            polygon: vec![[x0, 0.0], [x1, 0.0], [x1, 1.0], [x0, 1.0]],
+        };
+        Self {
+            idle_interval_s: 3,
+            hold_s: 5,
+            cameras: vec![CameraConfig {
+                id: "demo".into(),
+                name: Some("Demo camera".into()),
+                source: "images".into(),
+                paths: vec![crate::sample_images_dir()],
+                device: None,
+                camera_name: None,
+                url: None,
+                pipeline: None,
+                width: default_width(),
+                height: default_height(),
+                fps: 1.0,
+                zones: vec![half("left", 0.0, 0.5), half("right", 0.5, 1.0)],
+            }],
+            ..Self::default()
+        }
+    }
+
     /// Records every problem of this section.
     pub fn validate(&self, problems: &mut Problems) {
         if let Err(found) = self.to_settings() {

@@ -12,10 +12,12 @@
 //! - `model`: the manifest and the detector (the only place that knows tract);
 //! - `config`: the `[vision]` section;
 //! - `publish`: topics and entities;
+//! - `detect`: what `roomsense vision detect` prints;
 //! - `worker`: one camera's grab → gate → detect → count step, run on a blocking thread;
 //! - `service`: [`VisionService`], the async shell.
 
 mod config;
+mod detect;
 mod domain;
 mod error;
 mod model;
@@ -26,6 +28,7 @@ mod sources;
 mod worker;
 
 pub use config::{CameraConfig, CameraSettings, SourceSpec, VisionConfig, VisionSettings, ZoneConfig};
+pub use detect::{ImageReport, PersonJson, detect_file};
 pub use domain::backoff::Backoff;
 pub use domain::camera::{CameraReport, CameraView};
 pub use domain::frame::{Frame, FrameError};
@@ -41,7 +44,7 @@ pub use model::{
 };
 pub use service::VisionService;
 #[cfg(feature = "gstreamer")]
-pub use sources::{GstSource, PipelineSpec};
+pub use sources::GstSource;
 pub use sources::{FrameSource, ImageSource, SourceError};
 pub use worker::{CameraWorker, Counters, Step};
 

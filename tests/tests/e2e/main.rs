@@ -12,3 +12,5 @@ mod home_assistant;
 mod link;
 /// `roomsense node` under a stand-in for systemd: readiness and a watchdog fed by health.
 mod node;
+/// The vision service: `vision detect` on photos, the demo's camera, `[vision]` config errors.
+mod vision;

@@ -11,7 +11,7 @@ mod images;
 mod gst;
 
 #[cfg(feature = "gstreamer")]
-pub use gst::{GstSource, PipelineSpec};
+pub use gst::GstSource;
 pub use images::ImageSource;
 
 /// Why a grab gave no frame.
