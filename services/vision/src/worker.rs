@@ -12,6 +12,9 @@ use crate::domain::zones::Zone;
 use crate::model::{PersonDetector, Timings};
 use crate::sources::{FrameSource, SourceError};
 
+/// The largest snapshot published, bytes: under the link's packet limit with room for the topic.
+const SNAPSHOT_MAX_BYTES: usize = 250 * 1024;
+
 /// What a camera has done since it started, for its diagnostics entity.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Counters {
@@ -145,7 +148,11 @@ impl CameraWorker {
                 step.timings = Some(timings);
                 step.report = self.view.handle(Some(&people), now);
                 if snapshot {
-                    step.snapshot = frame.to_jpeg(80).ok();
+                    // MQTT packets are capped at 256 KiB (core's link and our Mosquitto).
+                    step.snapshot = [80, 50, 30]
+                        .into_iter()
+                        .filter_map(|q| frame.to_jpeg(q).ok())
+                        .find(|jpeg| jpeg.len() <= SNAPSHOT_MAX_BYTES);
                 }
             }
             Err(e) => {

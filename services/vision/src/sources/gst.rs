@@ -157,7 +157,8 @@ impl FrameSource for GstSource {
             }
         }
         let r = self.running.as_mut().expect("started just above");
-        if let Some(m) = r.bus.pop_filtered(&[gst::MessageType::Error, gst::MessageType::Eos]) {
+        // Errors first; the end of the stream only once the frames before it are taken.
+        if let Some(m) = r.bus.pop_filtered(&[gst::MessageType::Error]) {
             let reason = describe(&m);
             return Err(self.fail(now, reason));
         }

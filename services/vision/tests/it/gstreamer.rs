@@ -66,7 +66,7 @@ fn a_photo_played_as_a_video_is_counted_through_mosquitto() {
     let sub = broker.subscribe(&["roomsense/g1/#"]);
     let mut cam = camera("stream", "pipeline");
     cam.pipeline = Some(format!(
-        "multifilesrc location=\"{}\" loop=true caps=image/png,framerate=2/1 ! pngdec",
+        "multifilesrc location=\"{}\" loop=true caps=image/png,framerate=4/1 ! pngdec ! identity sync=true",
         sample_images_dir().join("astronaut.png").display()
     ));
     let _service = start(&broker, "g1", vision(vec![cam]));

@@ -190,5 +190,24 @@ fn snapshots_are_published_only_when_turned_on() {
     let image = &d["components"]["roomsense_v4_vision_porch_snapshot"];
     assert_eq!(image["platform"], "image");
     assert_eq!(image["image_topic"], "roomsense/v4/vision/porch/snapshot");
-    sub.wait_for("a snapshot", WAIT, |t, _| t == "roomsense/v4/vision/porch/snapshot");
+    // The snapshot is binary: read it with core's observer rather than mosquitto_sub's text.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let jpeg = rt.block_on(async {
+        let stop = CancellationToken::new();
+        let (observer, mut rx) = roomsense_core::mqtt::Observer::new(
+            "snapshot-test",
+            "127.0.0.1",
+            broker.port(),
+            None,
+            &["roomsense/v4/vision/porch/snapshot"],
+            4,
+        );
+        tokio::spawn(observer.run(stop.clone()));
+        let m = tokio::time::timeout(WAIT, rx.recv()).await.expect("a snapshot within a minute");
+        stop.cancel();
+        m.expect("the observer should deliver").payload
+    });
+    assert_eq!(&jpeg[..2], [0xff, 0xd8], "a JPEG");
+    let frame = roomsense_vision::Frame::decode(&jpeg).unwrap();
+    assert_eq!((frame.width(), frame.height()), (600, 400), "coffee.png's size");
 }
