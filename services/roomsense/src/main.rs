@@ -74,9 +74,9 @@ fn main() -> ExitCode {
     match cli.command {
         Command::CheckConfig { file } => check_config(&file.unwrap_or(cli.config)),
         Command::Node => serve(&cli.config, &[roomsense_core::NODE_SERVICE]),
-        Command::Vision(VisionArgs { command: Some(VisionCommand::Detect { images, models_dir, threshold }) }) => {
-            detect(&images, models_dir, threshold)
-        }
+        Command::Vision(VisionArgs {
+            command: Some(VisionCommand::Detect { images, models_dir, threshold }),
+        }) => detect(&images, models_dir, threshold),
         Command::Vision(VisionArgs { command: None }) => serve(&cli.config, &[services::VISION]),
         Command::Demo(args) => block_on(|shutdown| demo::run(args, shutdown)),
     }

@@ -11,7 +11,8 @@ use roomsense_vision::{
     sample_images_dir, source_models_dir,
 };
 
-const IMAGES: [&str; 5] = ["astronaut.png", "camera.png", "coffee.png", "chelsea.png", "rocket.jpg"];
+const IMAGES: [&str; 5] =
+    ["astronaut.png", "camera.png", "coffee.png", "chelsea.png", "rocket.jpg"];
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -72,7 +73,8 @@ fn main() {
     for name in IMAGES {
         let bytes = std::fs::read(sample_images_dir().join(name)).expect("photo");
         let frame = Frame::decode(&bytes).expect("decodes");
-        let (mut dec, mut res, mut inf, mut nms, mut tot) = (vec![], vec![], vec![], vec![], vec![]);
+        let (mut dec, mut res, mut inf, mut nms, mut tot) =
+            (vec![], vec![], vec![], vec![], vec![]);
         let mut top = 0.0;
         for i in 0..runs + 3 {
             let t0 = Instant::now();
@@ -91,7 +93,11 @@ fn main() {
         }
         println!(
             "{{\"image\":\"{name}\",\"decode_ms\":{:.3},\"resize_ms\":{:.3},\"infer_ms\":{:.3},\"nms_ms\":{:.3},\"total_ms\":{:.3},\"person_score\":{top:.3}}}",
-            median(dec), median(res), median(inf), median(nms), median(tot)
+            median(dec),
+            median(res),
+            median(inf),
+            median(nms),
+            median(tot)
         );
         photos.push(frame);
     }
@@ -99,7 +105,8 @@ fn main() {
     // One camera at 2 fps for two minutes of camera time, per scene, gate on and off.
     let frames = 240usize;
     let still = vec![camera_frame(&photos[0], 1), camera_frame(&photos[0], 2)];
-    let busy: Vec<Frame> = photos.iter().enumerate().map(|(i, p)| camera_frame(p, i as u32)).collect();
+    let busy: Vec<Frame> =
+        photos.iter().enumerate().map(|(i, p)| camera_frame(p, i as u32)).collect();
     for (scene, source) in [("static", still), ("busy", busy)] {
         for gating in [true, false] {
             let motion = MotionSettings {
@@ -109,7 +116,8 @@ fn main() {
                 enabled: gating,
             };
             let replay = Replay { frames: source.clone(), next: 0 };
-            let mut worker = CameraWorker::new(Box::new(replay), vec![], motion, Duration::from_secs(30));
+            let mut worker =
+                CameraWorker::new(Box::new(replay), vec![], motion, Duration::from_secs(30));
             let cpu0 = thread_cpu();
             let mut inferences = 0;
             for i in 0..frames {

@@ -366,7 +366,10 @@ impl CameraConfig {
             p.push(
                 Problem::new(
                     format!("{key}.source"),
-                    format!("`{}` needs GStreamer, and this build has no GStreamer support", s.kind()),
+                    format!(
+                        "`{}` needs GStreamer, and this build has no GStreamer support",
+                        s.kind()
+                    ),
                 )
                 .allowed("images, or a roomsense built with the `gstreamer` feature"),
             );
@@ -376,7 +379,10 @@ impl CameraConfig {
             let zkey = format!("{key}.zones[{j}]");
             p.slug(&format!("{zkey}.id"), &z.id);
             p.check(!self.zones[..j].iter().any(|o| o.id == z.id), || {
-                Problem::new(format!("{zkey}.id"), format!("`{}` is used twice in this camera", z.id))
+                Problem::new(
+                    format!("{zkey}.id"),
+                    format!("`{}` is used twice in this camera", z.id),
+                )
             });
             p.check(z.polygon.len() >= 3, || {
                 Problem::new(format!("{zkey}.polygon"), format!("has {} corners", z.polygon.len()))
@@ -384,8 +390,11 @@ impl CameraConfig {
             });
             for (k, [x, y]) in z.polygon.iter().enumerate() {
                 p.check((0.0..=1.0).contains(x) && (0.0..=1.0).contains(y), || {
-                    Problem::new(format!("{zkey}.polygon[{k}]"), format!("[{x}, {y}] is outside the picture"))
-                        .allowed("x and y from 0 to 1 (fractions of width and height)")
+                    Problem::new(
+                        format!("{zkey}.polygon[{k}]"),
+                        format!("[{x}, {y}] is outside the picture"),
+                    )
+                    .allowed("x and y from 0 to 1 (fractions of width and height)")
                 });
             }
             zones.push(Zone {

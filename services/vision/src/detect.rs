@@ -37,7 +37,12 @@ pub struct ImageReport {
 /// Reads, decodes and looks at one image file.
 pub fn detect_file(detector: &PersonDetector, path: &Path) -> ImageReport {
     let image = path.display().to_string();
-    let refused = |error: String| ImageReport { image: image.clone(), persons: None, ms: None, error: Some(error) };
+    let refused = |error: String| ImageReport {
+        image: image.clone(),
+        persons: None,
+        ms: None,
+        error: Some(error),
+    };
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) => return refused(format!("cannot read: {e}")),
@@ -51,7 +56,10 @@ pub fn detect_file(detector: &PersonDetector, path: &Path) -> ImageReport {
         Ok((people, _)) => ImageReport {
             image,
             persons: Some(
-                people.iter().map(|d| PersonJson { score: d.score, bbox: d.bbox.to_array() }).collect(),
+                people
+                    .iter()
+                    .map(|d| PersonJson { score: d.score, bbox: d.bbox.to_array() })
+                    .collect(),
             ),
             ms: Some((t0.elapsed().as_secs_f64() * 1000.0 * 100.0).round() / 100.0),
             error: None,

@@ -27,7 +27,9 @@ mod service;
 mod sources;
 mod worker;
 
-pub use config::{CameraConfig, CameraSettings, SourceSpec, VisionConfig, VisionSettings, ZoneConfig};
+pub use config::{
+    CameraConfig, CameraSettings, SourceSpec, VisionConfig, VisionSettings, ZoneConfig,
+};
 pub use detect::{ImageReport, PersonJson, detect_file};
 pub use domain::backoff::Backoff;
 pub use domain::camera::{CameraReport, CameraView};
@@ -39,8 +41,8 @@ pub use domain::preprocess::resize_into;
 pub use domain::zones::Zone;
 pub use error::{DetectError, Error, ModelError};
 pub use model::{
-    MANIFEST, ModelEntry, PersonDetector, Thresholds, Timings, default_models_dir,
-    manifest_entry, source_models_dir,
+    MANIFEST, ModelEntry, PersonDetector, Thresholds, Timings, default_models_dir, manifest_entry,
+    source_models_dir,
 };
 pub use service::VisionService;
 #[cfg(feature = "gstreamer")]

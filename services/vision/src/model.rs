@@ -198,7 +198,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
 impl PersonDetector {
     /// Loads entry `name` of the manifest in `dir`: reads the file, checks its sha256, loads it
     /// with tract, fixes the input shape, checks every tensor against the manifest, optimises.
-        pub fn load(dir: &Path, name: &str) -> Result<Self, ModelError> {
+    pub fn load(dir: &Path, name: &str) -> Result<Self, ModelError> {
         let entry = manifest_entry(dir, name)?;
         let file = dir.join(&entry.file);
         let bytes = std::fs::read(&file).map_err(|source| ModelError::FileRead {
@@ -231,19 +231,26 @@ impl PersonDetector {
             found,
         };
         // The names the file declares, checked before tract spends time on it.
-        let (inputs, outputs) = crate::onnx_names::graph_io_names(bytes).ok_or_else(|| {
-            ModelError::Load {
+        let (inputs, outputs) =
+            crate::onnx_names::graph_io_names(bytes).ok_or_else(|| ModelError::Load {
                 entry: entry.name.clone(),
                 file: file.to_path_buf(),
                 reason: "not an ONNX model (no graph)".into(),
-            }
-        })?;
+            })?;
         if inputs != [entry.input.name.clone()] {
-            return Err(tensor_err("inputs".into(), format!("[{:?}]", entry.input.name), format!("{inputs:?}")));
+            return Err(tensor_err(
+                "inputs".into(),
+                format!("[{:?}]", entry.input.name),
+                format!("{inputs:?}"),
+            ));
         }
         let expected: Vec<String> = entry.outputs.iter().map(|o| o.name.clone()).collect();
         if outputs != expected {
-            return Err(tensor_err("outputs".into(), format!("{expected:?}"), format!("{outputs:?}")));
+            return Err(tensor_err(
+                "outputs".into(),
+                format!("{expected:?}"),
+                format!("{outputs:?}"),
+            ));
         }
         let mut model = tract::onnx().and_then(|o| o.load_buffer(bytes)).map_err(&load_err)?;
         // Shapes are fixed before optimisation: tract then plans for exactly this input.

@@ -74,7 +74,8 @@ mod tests {
 
     #[test]
     fn a_hand_built_graph_gives_its_names_in_order() {
-        let value_info = |name: &str| [vec![0x0a, name.len() as u8], name.as_bytes().to_vec()].concat();
+        let value_info =
+            |name: &str| [vec![0x0a, name.len() as u8], name.as_bytes().to_vec()].concat();
         let field = |n: u8, body: Vec<u8>| [vec![(n << 3) | 2, body.len() as u8], body].concat();
         let graph = [
             field(11, value_info("image")),

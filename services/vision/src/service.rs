@@ -209,7 +209,12 @@ impl Service for VisionService {
             error: None,
             load_ms: None,
         });
-        tracing::info!(service = Self::NAME, node = identity.node_id(), cameras = cameras.len(), "running");
+        tracing::info!(
+            service = Self::NAME,
+            node = identity.node_id(),
+            cameras = cameras.len(),
+            "running"
+        );
         let Some(detector) = self.load_model(&shutdown).await else {
             return Ok(Stopped::Shutdown);
         };

@@ -32,7 +32,8 @@ fn detect_prints_one_json_object_per_image_and_reports_a_corrupt_one() {
     let persons = astronaut["persons"].as_array().unwrap();
     assert_eq!(persons.len(), 1, "{astronaut}");
     assert!((persons[0]["score"].as_f64().unwrap() - 0.92).abs() < 0.02, "{astronaut}");
-    let b: Vec<f64> = persons[0]["box"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    let b: Vec<f64> =
+        persons[0]["box"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
     assert!(b[0] < 0.05 && b[2] > 0.65 && b[3] > 0.95, "box {b:?}");
     assert!(astronaut["ms"].as_f64().unwrap() > 0.0);
     assert!(lines[1]["error"].as_str().unwrap().contains("cannot decode"), "{}", lines[1]);
@@ -43,7 +44,8 @@ fn detect_prints_one_json_object_per_image_and_reports_a_corrupt_one() {
 fn detect_refuses_a_corrupt_model_naming_file_and_manifest_entry() {
     let dir = tempfile::tempdir().unwrap();
     let models = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models");
-    std::fs::copy(models.join("vision.manifest.toml"), dir.path().join("vision.manifest.toml")).unwrap();
+    std::fs::copy(models.join("vision.manifest.toml"), dir.path().join("vision.manifest.toml"))
+        .unwrap();
     std::fs::write(dir.path().join("ssdlite_mobilenetv2_pedestrian.onnx"), b"not a model").unwrap();
     let out = roomsense()
         .args(["vision", "detect", "--models-dir"])
@@ -53,7 +55,12 @@ fn detect_refuses_a_corrupt_model_naming_file_and_manifest_entry() {
         .expect("roomsense should run");
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("model `person`") && stderr.contains("ssdlite_mobilenetv2_pedestrian.onnx") && stderr.contains("sha256"), "{stderr}");
+    assert!(
+        stderr.contains("model `person`")
+            && stderr.contains("ssdlite_mobilenetv2_pedestrian.onnx")
+            && stderr.contains("sha256"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -61,7 +68,14 @@ fn the_demo_counts_the_people_in_its_sample_photos() {
     let broker = Mosquitto::start();
     let sub = broker.subscribe(&["roomsense/dv/vision/#", "homeassistant/device/dv_vision/config"]);
     let child = roomsense()
-        .args(["demo", "--quiet", "--node-id", "dv", "--broker", &format!("127.0.0.1:{}", broker.port())])
+        .args([
+            "demo",
+            "--quiet",
+            "--node-id",
+            "dv",
+            "--broker",
+            &format!("127.0.0.1:{}", broker.port()),
+        ])
         .stdout(Stdio::null())
         .spawn()
         .expect("roomsense demo should start");

@@ -86,10 +86,10 @@ mod tests {
         let mut v = CameraView::new(halves(), S(30));
         let r = v.handle(Some(&[person_at(0.25), person_at(0.3), person_at(0.8)]), S(0)).unwrap();
         assert_eq!(r.view, Presence { count: 3, occupied: true });
-        assert_eq!(r.zones, [Presence { count: 2, occupied: true }, Presence {
-            count: 1,
-            occupied: true
-        }]);
+        assert_eq!(
+            r.zones,
+            [Presence { count: 2, occupied: true }, Presence { count: 1, occupied: true }]
+        );
     }
 
     #[test]

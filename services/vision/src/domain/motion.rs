@@ -80,12 +80,10 @@ impl MotionGate {
             _ => 1.0,
         };
         self.previous = Some(thumb);
-        let idle_due = self
-            .last_run
-            .is_none_or(|t| now.saturating_sub(t) >= self.settings.idle_interval);
-        let run_model = !self.settings.enabled
-            || changed >= self.settings.changed_fraction
-            || idle_due;
+        let idle_due =
+            self.last_run.is_none_or(|t| now.saturating_sub(t) >= self.settings.idle_interval);
+        let run_model =
+            !self.settings.enabled || changed >= self.settings.changed_fraction || idle_due;
         if run_model {
             self.last_run = Some(now);
         }
@@ -122,9 +120,8 @@ mod tests {
     #[test]
     fn a_still_scene_runs_the_model_only_every_idle_interval() {
         let mut g = MotionGate::new(SETTINGS);
-        let runs: Vec<bool> = (0..21)
-            .map(|i| g.handle(thumbnail(&flat(80)), ms(i * 500)).run_model)
-            .collect();
+        let runs: Vec<bool> =
+            (0..21).map(|i| g.handle(thumbnail(&flat(80)), ms(i * 500)).run_model).collect();
         // Frames at 0 s, 5 s, 10 s.
         assert_eq!(runs.iter().filter(|r| **r).count(), 3, "{runs:?}");
         assert!(runs[0] && runs[10] && runs[20]);

@@ -72,10 +72,8 @@ mod tests {
 
     #[test]
     fn people_are_counted_by_where_they_stand() {
-        let person = |xmin, xmax| Detection {
-            score: 0.9,
-            bbox: BBox { xmin, ymin: 0.1, xmax, ymax: 0.9 },
-        };
+        let person =
+            |xmin, xmax| Detection { score: 0.9, bbox: BBox { xmin, ymin: 0.1, xmax, ymax: 0.9 } };
         // The second box reaches into the left half but stands in the right one.
         let people = [person(0.1, 0.3), person(0.4, 0.9)];
         assert_eq!(left_half().count(&people), 1);

@@ -39,7 +39,11 @@ impl CameraTopics {
         };
         Self {
             view: place(camera.id.clone()),
-            zones: camera.zones.iter().map(|z| place(format!("{}/zone/{}", camera.id, z.id))).collect(),
+            zones: camera
+                .zones
+                .iter()
+                .map(|z| place(format!("{}/zone/{}", camera.id, z.id)))
+                .collect(),
             diagnostics: topic(id, &format!("{}/diagnostics", camera.id)),
             snapshot: topic(id, &format!("{}/snapshot", camera.id)),
         }
@@ -95,9 +99,13 @@ pub(crate) fn discovery(
         );
         for (key, name, t) in places {
             d.add(
-                Component::sensor(&format!("{key}_person"), Some(&format!("{name} people")), &t.person)
-                    .state_class("measurement")
-                    .icon("mdi:account-multiple"),
+                Component::sensor(
+                    &format!("{key}_person"),
+                    Some(&format!("{name} people")),
+                    &t.person,
+                )
+                .state_class("measurement")
+                .icon("mdi:account-multiple"),
             )
             .add(
                 Component::binary_sensor(

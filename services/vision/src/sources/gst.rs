@@ -131,7 +131,12 @@ impl GstSource {
         let row = w as usize * 3;
         let needed = stride.saturating_mul(h.saturating_sub(1) as usize) + row;
         if stride < row || map.len() < needed {
-            return Err(FrameError::Length { width: w, height: h, expected: needed, got: map.len() });
+            return Err(FrameError::Length {
+                width: w,
+                height: h,
+                expected: needed,
+                got: map.len(),
+            });
         }
         let mut rgb = Vec::with_capacity(row * h as usize);
         for y in 0..h as usize {
@@ -168,8 +173,10 @@ impl FrameSource for GstSource {
             Some(sample) => {
                 r.last_frame = Some(now);
                 self.backoff.succeeded();
-                self.to_frame(&sample)
-                    .map_err(|error| SourceError::BadFrame { what: "gstreamer sample".into(), error })
+                self.to_frame(&sample).map_err(|error| SourceError::BadFrame {
+                    what: "gstreamer sample".into(),
+                    error,
+                })
             }
             None if r.sink.is_eos() => Err(self.fail(now, "the stream ended".into())),
             None => {

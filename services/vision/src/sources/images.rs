@@ -30,8 +30,10 @@ impl ImageSource {
             if path.is_dir() {
                 let entries = std::fs::read_dir(path)
                     .map_err(|e| format!("cannot list {}: {e}", path.display()))?;
-                let mut found: Vec<PathBuf> =
-                    entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| is_image(p)).collect();
+                let mut found: Vec<PathBuf> = entries
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| is_image(p))
+                    .collect();
                 found.sort();
                 files.extend(found);
             } else if path.is_file() {
@@ -95,7 +97,9 @@ mod tests {
     fn a_corrupt_file_is_reported_by_name_and_the_next_grab_goes_on() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("a_broken.jpg"), b"\xff\xd8\xff\xe0 truncated").unwrap();
-        image::RgbImage::from_pixel(4, 4, image::Rgb([7; 3])).save(dir.path().join("b.png")).unwrap();
+        image::RgbImage::from_pixel(4, 4, image::Rgb([7; 3]))
+            .save(dir.path().join("b.png"))
+            .unwrap();
         let mut s = ImageSource::open(&[dir.path().to_path_buf()]).unwrap();
         let err = s.grab(Duration::ZERO).unwrap_err();
         assert!(err.to_string().contains("a_broken.jpg"), "{err}");

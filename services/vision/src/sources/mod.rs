@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use crate::domain::frame::{Frame, FrameError};
 
-mod images;
 #[cfg(feature = "gstreamer")]
 mod gst;
+mod images;
 
 #[cfg(feature = "gstreamer")]
 pub use gst::GstSource;
@@ -53,7 +53,9 @@ pub trait FrameSource: Send + 'static {
 
 /// Opens the source a camera's settings name. GStreamer sources start lazily (their first
 /// grab builds the pipeline, and failures are retried), so only image sources can fail here.
-pub(crate) fn open(camera: &crate::config::CameraSettings) -> Result<Box<dyn FrameSource>, crate::Error> {
+pub(crate) fn open(
+    camera: &crate::config::CameraSettings,
+) -> Result<Box<dyn FrameSource>, crate::Error> {
     use crate::config::SourceSpec;
     match &camera.source {
         SourceSpec::Images(paths) => ImageSource::open(paths)

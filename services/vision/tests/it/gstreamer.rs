@@ -17,7 +17,8 @@ fn s(secs: u64) -> Duration {
 #[test]
 fn videotestsrc_frames_arrive_at_the_size_asked_for() {
     let mut src = source("videotestsrc is-live=true pattern=ball");
-    let frame = (0..10).find_map(|i| src.grab(Duration::from_millis(i * 100)).ok()).expect("a frame");
+    let frame =
+        (0..10).find_map(|i| src.grab(Duration::from_millis(i * 100)).ok()).expect("a frame");
     assert_eq!((frame.width(), frame.height(), frame.rgb().len()), (320, 240, 320 * 240 * 3));
 }
 
@@ -32,8 +33,14 @@ fn a_missing_element_is_a_clear_message_and_is_retried_with_back_off() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(src.grab(Duration::from_millis(500)), Err(SourceError::NotReady), "no retry before the wait");
-    assert!(matches!(src.grab(s(1)), Err(SourceError::Unavailable { retry_in, .. }) if retry_in == s(2)));
+    assert_eq!(
+        src.grab(Duration::from_millis(500)),
+        Err(SourceError::NotReady),
+        "no retry before the wait"
+    );
+    assert!(
+        matches!(src.grab(s(1)), Err(SourceError::Unavailable { retry_in, .. }) if retry_in == s(2))
+    );
 }
 
 #[test]
@@ -56,7 +63,8 @@ fn a_camera_that_goes_away_mid_stream_is_reported_and_reconnected() {
     assert!(frames >= 1, "frames before it went away");
     assert!(reason.contains("ended"), "{reason}");
     // After the back-off the pipeline is rebuilt and frames flow again.
-    let back = (0..20u64).any(|i| src.grab(Duration::from_millis(at * 100 + 1000 + i * 100)).is_ok());
+    let back =
+        (0..20u64).any(|i| src.grab(Duration::from_millis(at * 100 + 1000 + i * 100)).is_ok());
     assert!(back, "frames should flow again after the reconnect");
 }
 
@@ -71,7 +79,13 @@ fn a_photo_played_as_a_video_is_counted_through_mosquitto() {
     ));
     let _service = start(&broker, "g1", vision(vec![cam]));
     let wait = Duration::from_secs(60);
-    sub.wait_for("a count of one", wait, |t, p| t == "roomsense/g1/vision/stream/person" && p == "1");
-    sub.wait_for("occupancy", wait, |t, p| t == "roomsense/g1/vision/stream/occupancy" && p == "ON");
-    sub.wait_for("her zone", wait, |t, p| t == "roomsense/g1/vision/stream/zone/left/occupancy" && p == "ON");
+    sub.wait_for("a count of one", wait, |t, p| {
+        t == "roomsense/g1/vision/stream/person" && p == "1"
+    });
+    sub.wait_for("occupancy", wait, |t, p| {
+        t == "roomsense/g1/vision/stream/occupancy" && p == "ON"
+    });
+    sub.wait_for("her zone", wait, |t, p| {
+        t == "roomsense/g1/vision/stream/zone/left/occupancy" && p == "ON"
+    });
 }

@@ -23,7 +23,10 @@ fn the_shipped_model_finds_the_people_in_the_photos_that_have_one_and_nobody_els
         ("rocket.jpg", 0.002),
     ] {
         let top = d.top_score(&photo(name)).unwrap();
-        assert!((top - expected).abs() < 0.02, "{name}: top score {top}, MODELS.md says {expected}");
+        assert!(
+            (top - expected).abs() < 0.02,
+            "{name}: top score {top}, MODELS.md says {expected}"
+        );
         let (people, _) = d.detect(&photo(name)).unwrap();
         assert_eq!(people.len(), usize::from(expected > 0.5), "{name}: {people:?}");
     }
@@ -59,7 +62,10 @@ fn a_corrupt_model_file_is_refused_naming_the_file_and_the_manifest_entry() {
     let err = PersonDetector::load(dir.path(), "person").unwrap_err();
     assert!(matches!(err, ModelError::Checksum { .. }), "{err}");
     let text = err.to_string();
-    assert!(text.contains("model `person`") && text.contains("ssdlite_mobilenetv2_pedestrian.onnx"), "{text}");
+    assert!(
+        text.contains("model `person`") && text.contains("ssdlite_mobilenetv2_pedestrian.onnx"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -68,13 +74,27 @@ fn a_model_whose_tensors_differ_from_the_manifest_is_refused() {
     copy_models(dir.path());
     let manifest = dir.path().join("vision.manifest.toml");
     let text = std::fs::read_to_string(&manifest).unwrap();
-    std::fs::write(&manifest, text.replace("shape = [1, 1917, 4]", "shape = [1, 2034, 4]").replace("shape = [1, 1917, 1]", "shape = [1, 2034, 1]")).unwrap();
+    std::fs::write(
+        &manifest,
+        text.replace("shape = [1, 1917, 4]", "shape = [1, 2034, 4]")
+            .replace("shape = [1, 1917, 1]", "shape = [1, 2034, 1]"),
+    )
+    .unwrap();
     let err = PersonDetector::load(dir.path(), "person").unwrap_err();
     let text = err.to_string();
     assert!(matches!(err, ModelError::Tensor { .. }), "{text}");
-    assert!(text.contains("output `boxes` shape is 1,1917,4,f32 but the manifest says 1,2034,4,f32"), "{text}");
+    assert!(
+        text.contains("output `boxes` shape is 1,1917,4,f32 but the manifest says 1,2034,4,f32"),
+        "{text}"
+    );
 
-    std::fs::write(&manifest, std::fs::read_to_string(source_models_dir().join("vision.manifest.toml")).unwrap().replace("name = \"image\"", "name = \"input\"")).unwrap();
+    std::fs::write(
+        &manifest,
+        std::fs::read_to_string(source_models_dir().join("vision.manifest.toml"))
+            .unwrap()
+            .replace("name = \"image\"", "name = \"input\""),
+    )
+    .unwrap();
     let text = PersonDetector::load(dir.path(), "person").unwrap_err().to_string();
     assert!(text.contains("inputs is [\"image\"] but the manifest says [\"input\"]"), "{text}");
 }

@@ -39,8 +39,16 @@ pub(crate) fn camera(id: &str, source: &str) -> CameraConfig {
         height: 240,
         fps: 4.0,
         zones: vec![
-            ZoneConfig { id: "left".into(), name: None, polygon: vec![[0.0, 0.0], [0.5, 0.0], [0.5, 1.0], [0.0, 1.0]] },
-            ZoneConfig { id: "right".into(), name: None, polygon: vec![[0.5, 0.0], [1.0, 0.0], [1.0, 1.0], [0.5, 1.0]] },
+            ZoneConfig {
+                id: "left".into(),
+                name: None,
+                polygon: vec![[0.0, 0.0], [0.5, 0.0], [0.5, 1.0], [0.0, 1.0]],
+            },
+            ZoneConfig {
+                id: "right".into(),
+                name: None,
+                polygon: vec![[0.5, 0.0], [1.0, 0.0], [1.0, 1.0], [0.5, 1.0]],
+            },
         ],
     }
 }
@@ -62,18 +70,11 @@ pub(crate) fn start(broker: &Mosquitto, node: &str, config: VisionConfig) -> Run
     };
     let mqtt = MqttConfig { port: Some(broker.port()), keep_alive_s: 5, ..MqttConfig::default() };
     let identity = Identity::new(&node, &mqtt, "vision");
-    let (link, driver) = Link::open(LinkOptions {
-        identity,
-        mqtt,
-        state_dir: state.path().into(),
-        jitter_seed: 1,
-    })
-    .expect("the link should open");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let (link, driver) =
+        Link::open(LinkOptions { identity, mqtt, state_dir: state.path().into(), jitter_seed: 1 })
+            .expect("the link should open");
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let stop = CancellationToken::new();
     let health = Health::default();
     let ctx = Context { link, health: health.clone() };
@@ -111,18 +112,34 @@ fn a_person_in_view_is_counted_in_the_view_and_her_zone_and_announced_to_home_as
     sub.wait_for("a count of one", WAIT, |t, p| t == "roomsense/v1/vision/hall/person" && p == "1");
     sub.wait_for("occupancy", WAIT, |t, p| t == "roomsense/v1/vision/hall/occupancy" && p == "ON");
     // Her box is [0.006, 0.063, 0.727, 0.994]: she stands at x 0.37, in the left half.
-    sub.wait_for("the left zone", WAIT, |t, p| t == "roomsense/v1/vision/hall/zone/left/person" && p == "1");
-    sub.wait_for("the right zone", WAIT, |t, p| t == "roomsense/v1/vision/hall/zone/right/occupancy" && p == "OFF");
-    let (_, discovery) = sub.wait_for("discovery", WAIT, |t, _| t == "homeassistant/device/v1_vision/config");
+    sub.wait_for("the left zone", WAIT, |t, p| {
+        t == "roomsense/v1/vision/hall/zone/left/person" && p == "1"
+    });
+    sub.wait_for("the right zone", WAIT, |t, p| {
+        t == "roomsense/v1/vision/hall/zone/right/occupancy" && p == "OFF"
+    });
+    let (_, discovery) =
+        sub.wait_for("discovery", WAIT, |t, _| t == "homeassistant/device/v1_vision/config");
     let d: serde_json::Value = serde_json::from_str(&discovery).unwrap();
     assert_eq!(d["device"]["identifiers"][0], "roomsense_v1");
     let c = &d["components"];
-    for key in ["hall_person", "hall_occupancy", "hall_left_person", "hall_left_occupancy", "hall_right_occupancy", "hall_frames_rejected", "model"] {
+    for key in [
+        "hall_person",
+        "hall_occupancy",
+        "hall_left_person",
+        "hall_left_occupancy",
+        "hall_right_occupancy",
+        "hall_frames_rejected",
+        "model",
+    ] {
         assert!(c.get(format!("roomsense_v1_vision_{key}")).is_some(), "no {key} in {d}");
     }
     assert_eq!(c["roomsense_v1_vision_hall_occupancy"]["device_class"], "occupancy");
     assert!(c.get("roomsense_v1_vision_hall_snapshot").is_none(), "snapshots are off by default");
-    assert!(sub.messages().iter().all(|(t, _)| !t.ends_with("/snapshot")), "no frame leaves the board");
+    assert!(
+        sub.messages().iter().all(|(t, _)| !t.ends_with("/snapshot")),
+        "no frame leaves the board"
+    );
 }
 
 #[test]
@@ -131,7 +148,8 @@ fn corrupt_and_truncated_frames_are_counted_and_the_camera_goes_on() {
     let sub = broker.subscribe(&["roomsense/v2/#"]);
     let dir = tempfile::tempdir().unwrap();
     let mut paths = photos(dir.path(), &["camera.png"]);
-    std::fs::write(dir.path().join("a_corrupt.jpg"), b"\xff\xd8\xff\xe0\x00\x10JFIF garbage").unwrap();
+    std::fs::write(dir.path().join("a_corrupt.jpg"), b"\xff\xd8\xff\xe0\x00\x10JFIF garbage")
+        .unwrap();
     let png = std::fs::read(sample_images_dir().join("coffee.png")).unwrap();
     std::fs::write(dir.path().join("b_truncated.png"), &png[..png.len() / 3]).unwrap();
     paths.push(dir.path().join("a_corrupt.jpg"));
@@ -141,11 +159,19 @@ fn corrupt_and_truncated_frames_are_counted_and_the_camera_goes_on() {
     let service = start(&broker, "v2", vision(vec![cam]));
     sub.wait_for("two frames rejected", WAIT, |t, p| {
         t == "roomsense/v2/vision/desk/diagnostics"
-            && serde_json::from_str::<serde_json::Value>(p).is_ok_and(|v| v["frames_rejected"].as_u64() >= Some(2))
+            && serde_json::from_str::<serde_json::Value>(p)
+                .is_ok_and(|v| v["frames_rejected"].as_u64() >= Some(2))
     });
-    sub.wait_for("the cameraman counted", WAIT, |t, p| t == "roomsense/v2/vision/desk/person" && p == "1");
-    let diag: serde_json::Value = serde_json::from_str(&last(&sub, "roomsense/v2/vision/desk/diagnostics").unwrap()).unwrap();
-    assert!(diag["last_error"].as_str().unwrap().contains(".png") || diag["last_error"].as_str().unwrap().contains(".jpg"), "{diag}");
+    sub.wait_for("the cameraman counted", WAIT, |t, p| {
+        t == "roomsense/v2/vision/desk/person" && p == "1"
+    });
+    let diag: serde_json::Value =
+        serde_json::from_str(&last(&sub, "roomsense/v2/vision/desk/diagnostics").unwrap()).unwrap();
+    assert!(
+        diag["last_error"].as_str().unwrap().contains(".png")
+            || diag["last_error"].as_str().unwrap().contains(".jpg"),
+        "{diag}"
+    );
     assert!(service.health.is_healthy());
 }
 
@@ -155,7 +181,8 @@ fn a_corrupt_model_is_reported_and_the_service_keeps_running_and_retrying() {
     let sub = broker.subscribe(&["roomsense/v3/#"]);
     let models = tempfile::tempdir().unwrap();
     for f in ["vision.manifest.toml", "ssdlite_mobilenetv2_pedestrian.onnx"] {
-        std::fs::copy(roomsense_vision::source_models_dir().join(f), models.path().join(f)).unwrap();
+        std::fs::copy(roomsense_vision::source_models_dir().join(f), models.path().join(f))
+            .unwrap();
     }
     let model = models.path().join("ssdlite_mobilenetv2_pedestrian.onnx");
     let bytes = std::fs::read(&model).unwrap();
@@ -167,12 +194,21 @@ fn a_corrupt_model_is_reported_and_the_service_keeps_running_and_retrying() {
     let mut config = vision(vec![cam]);
     config.models_dir = Some(models.path().into());
     let service = start(&broker, "v3", config);
-    let (_, payload) = sub.wait_for("the model refused", WAIT, |t, p| t == "roomsense/v3/vision/model" && p.contains("\"error\""));
-    assert!(payload.contains("sha256") && payload.contains("ssdlite_mobilenetv2_pedestrian.onnx") && payload.contains("model `person`"), "{payload}");
+    let (_, payload) = sub.wait_for("the model refused", WAIT, |t, p| {
+        t == "roomsense/v3/vision/model" && p.contains("\"error\"")
+    });
+    assert!(
+        payload.contains("sha256")
+            && payload.contains("ssdlite_mobilenetv2_pedestrian.onnx")
+            && payload.contains("model `person`"),
+        "{payload}"
+    );
     assert!(!service.health.is_healthy());
     // Put the right file back: the retry (5 s back-off) loads it and counting starts.
     std::fs::write(&model, &bytes).unwrap();
-    sub.wait_for("the model loaded on retry", WAIT, |t, p| t == "roomsense/v3/vision/model" && p.contains("\"loaded\""));
+    sub.wait_for("the model loaded on retry", WAIT, |t, p| {
+        t == "roomsense/v3/vision/model" && p.contains("\"loaded\"")
+    });
     sub.wait_for("a count", WAIT, |t, p| t == "roomsense/v3/vision/door/person" && p == "1");
 }
 
@@ -185,7 +221,8 @@ fn snapshots_are_published_only_when_turned_on() {
     let mut config = vision(vec![cam]);
     config.snapshot = true;
     let _service = start(&broker, "v4", config);
-    let (_, discovery) = sub.wait_for("discovery", WAIT, |t, _| t == "homeassistant/device/v4_vision/config");
+    let (_, discovery) =
+        sub.wait_for("discovery", WAIT, |t, _| t == "homeassistant/device/v4_vision/config");
     let d: serde_json::Value = serde_json::from_str(&discovery).unwrap();
     let image = &d["components"]["roomsense_v4_vision_porch_snapshot"];
     assert_eq!(image["platform"], "image");
