@@ -35,6 +35,9 @@ pub(crate) struct RoomsenseConfig {
     /// The BLE presence node (`roomsense ble`).
     #[serde(default)]
     pub(crate) ble: BleConfig,
+    /// Cameras, zones and the person detector (`roomsense vision`).
+    #[serde(default)]
+    pub(crate) vision: roomsense_vision::VisionConfig,
 }
 
 impl RoomsenseConfig {
@@ -64,6 +67,7 @@ impl RoomsenseConfig {
         self.broker.validate(problems);
         self.rooms.validate(problems);
         self.gpio.validate(problems);
+        self.vision.validate(problems);
     }
 
     /// The `[ble]` section as the BLE service runs on it.
@@ -111,6 +115,10 @@ impl RoomsenseConfig {
                 "board": self.gpio.board,
                 "parts": self.gpio.relay.len() + self.gpio.led.len() + self.gpio.buzzer.len()
                     + self.gpio.input.len() + self.gpio.bme280.len(),
+            },
+            "vision": {
+                "cameras": self.vision.cameras.iter().map(|c| &c.id).collect::<Vec<_>>(),
+                "snapshot": self.vision.snapshot,
             },
         })
     }

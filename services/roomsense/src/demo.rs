@@ -73,6 +73,7 @@ pub(crate) async fn run(args: DemoArgs, shutdown: CancellationToken) -> anyhow::
         rooms,
         gpio: demo_gpio(),
         ble: roomsense_ble::BleConfig::demo(),
+        vision: roomsense_vision::VisionConfig::demo(),
     };
     // The demo's settings pass the same checks as a user's file.
     let mut problems = roomsense_core::config::Problems::default();

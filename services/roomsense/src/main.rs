@@ -42,6 +42,8 @@ enum Command {
     Gpio,
     /// Run the BLE presence node (ESPresense-compatible) on BlueZ, or on a recorded trace.
     Ble(BleArgs),
+    /// Run the vision service (people per camera and zone); `vision detect IMAGE...` looks at photos.
+    Vision(VisionArgs),
     /// Run every service on simulated hardware against an embedded broker: try it with nothing set up.
     Demo(demo::DemoArgs),
     /// Check a config file and exit: 0 when it is valid, 2 with every problem listed when not.
@@ -125,6 +127,29 @@ pub(crate) fn no_bluez() -> anyhow::Error {
     )
 }
 
+#[derive(Debug, clap::Args)]
+struct VisionArgs {
+    #[command(subcommand)]
+    command: Option<VisionCommand>,
+}
+
+#[derive(Debug, Subcommand)]
+enum VisionCommand {
+    /// Print the people in each image (JPEG, PNG) as JSON, one object per line:
+    /// {"image","persons":[{"score","box":[xmin,ymin,xmax,ymax]}],"ms"}, box normalised 0..1.
+    Detect {
+        /// The images.
+        #[arg(required = true)]
+        images: Vec<PathBuf>,
+        /// The folder holding vision.manifest.toml (default: as `[vision] models_dir`).
+        #[arg(long)]
+        models_dir: Option<PathBuf>,
+        /// Keep people scoring at least this (default: the manifest's).
+        #[arg(long)]
+        threshold: Option<f32>,
+    },
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // The embedded broker logs every client that hangs up as an error: noise in a demo.
@@ -153,6 +178,10 @@ fn main() -> ExitCode {
                 inputs,
             )
         }
+        Command::Vision(VisionArgs {
+            command: Some(VisionCommand::Detect { images, models_dir, threshold }),
+        }) => detect(&images, models_dir, threshold),
+        Command::Vision(VisionArgs { command: None }) => serve(&cli.config, &[services::VISION], Inputs::default()),
         Command::Demo(args) => block_on(|shutdown| demo::run(args, shutdown)),
         Command::Broker(BrokerCommand::Init(args)) => match RoomsenseConfig::load(&cli.config) {
             Ok(config) => broker_init::run(&config, &args),
@@ -223,6 +252,26 @@ fn locate_offline(config: &std::path::Path, action: LocateAction) -> ExitCode {
     }
 }
 
+/// `roomsense vision detect`: exit 0 when every image was looked at, 1 when one was refused,
+/// 2 when the model was.
+fn detect(images: &[PathBuf], models_dir: Option<PathBuf>, threshold: Option<f32>) -> ExitCode {
+    let dir = models_dir.unwrap_or_else(roomsense_vision::default_models_dir);
+    let detector = match roomsense_vision::PersonDetector::load(&dir, "person") {
+        Ok(d) => d.with_thresholds(threshold, None),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut refused = 0;
+    for image in images {
+        let report = roomsense_vision::detect_file(&detector, image);
+        refused += usize::from(report.error.is_some());
+        println!("{}", serde_json::to_string(&report).expect("a report should serialise"));
+    }
+    if refused == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
 fn serve(path: &std::path::Path, names: &'static [&'static str], inputs: Inputs) -> ExitCode {
     let config = match RoomsenseConfig::load(path) {
         Ok(c) => c,
@@ -231,6 +280,10 @@ fn serve(path: &std::path::Path, names: &'static [&'static str], inputs: Inputs)
             return ExitCode::from(2);
         }
     };
+    if names.contains(&services::VISION) && config.vision.cameras.is_empty() {
+        eprintln!("error: {}: no cameras: add a [[vision.cameras]] table", path.display());
+        return ExitCode::from(2);
+    }
     block_on(move |shutdown| async move {
         let watchdog_stop = shutdown.clone();
         services::run(config, names, Hardware::Real, inputs, shutdown, move |health| {

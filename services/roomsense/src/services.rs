@@ -12,6 +12,7 @@ use roomsense_gpio::{GpioService, GpioSettings, LinuxBackend, Plan, SimBackend};
 use roomsense_locate::{LocateService, LocateSettings};
 use roomsense_node::{LinuxSystem, NodeService, NodeSettings, SimSystem};
 use roomsense_rooms::{HouseSimulator, RoomsService, RoomsSettings, SimHouse};
+use roomsense_vision::VisionService;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -31,10 +32,14 @@ pub(crate) const SERVICES: &[&str] = &[
     GpioService::NAME,
     LocateService::NAME,
     ROOMS,
+    VISION,
 ];
 
 /// The rooms service's name.
 pub(crate) const ROOMS: &str = "rooms";
+
+/// The vision service's name.
+pub(crate) const VISION: &str = "vision";
 
 /// The demo's simulated PIR walks from this seed, so every demo run trips alike.
 const DEMO_SEED: u64 = 7;
@@ -227,6 +232,22 @@ pub(crate) async fn run(
                 let (ble, input) = ble.expect("the ble config should have been built above");
                 services.spawn(supervise(name, token, failed.clone(), move || {
                     BleService::new(ctx.clone(), ble.clone(), input.clone(), model(hardware))
+            }
+            VISION => {
+                // The demo's settings are not checked at load like a user's file: a problem
+                // (its photos moved away) leaves the vision service out, not the demo.
+                let settings = match config.vision.to_settings() {
+                    Ok(s) => s,
+                    Err(problems) => {
+                        let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+                        tracing::error!(service = name, error = %text.join("; "), "service left out");
+                        continue;
+                    }
+                };
+                let report = Duration::from_secs(config.node.report_interval_s);
+                let model = model(hardware);
+                services.spawn(supervise(name, token, failed.clone(), move || {
+                    VisionService::new(ctx.clone(), settings.clone(), report, model.clone())
                 }));
             }
             other => anyhow::bail!("unknown service `{other}`; known: {}", SERVICES.join(", ")),

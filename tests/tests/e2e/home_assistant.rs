@@ -119,6 +119,8 @@ fn home_assistant_adopts_the_node_follows_its_availability_and_keeps_it_across_a
         "sensor.roomsense_hae2e_gpio_environment_humidity",
         "switch.roomsense_hae2e_gpio_fan",
         "binary_sensor.roomsense_hae2e_gpio_motion",
+        // The vision service announces its own message on the node's device.
+        "binary_sensor.roomsense_hae2e_vision_demo_occupancy",
     ] {
         assert!(on_device.contains(entity), "{entity} should be on the node's device: {on_device}");
     }

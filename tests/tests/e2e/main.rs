@@ -29,3 +29,5 @@ mod node;
 /// `roomsense rooms`: the scripted walk's occupancy timeline, automations without Home
 /// Assistant, config errors.
 mod rooms;
+/// The vision service: `vision detect` on photos, the demo's camera, `[vision]` config errors.
+mod vision;
