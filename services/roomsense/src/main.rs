@@ -181,7 +181,9 @@ fn main() -> ExitCode {
         Command::Vision(VisionArgs {
             command: Some(VisionCommand::Detect { images, models_dir, threshold }),
         }) => detect(&images, models_dir, threshold),
-        Command::Vision(VisionArgs { command: None }) => serve(&cli.config, &[services::VISION], Inputs::default()),
+        Command::Vision(VisionArgs { command: None }) => {
+            serve(&cli.config, &[services::VISION], Inputs::default())
+        }
         Command::Demo(args) => block_on(|shutdown| demo::run(args, shutdown)),
         Command::Broker(BrokerCommand::Init(args)) => match RoomsenseConfig::load(&cli.config) {
             Ok(config) => broker_init::run(&config, &args),

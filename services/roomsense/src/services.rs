@@ -232,6 +232,7 @@ pub(crate) async fn run(
                 let (ble, input) = ble.expect("the ble config should have been built above");
                 services.spawn(supervise(name, token, failed.clone(), move || {
                     BleService::new(ctx.clone(), ble.clone(), input.clone(), model(hardware))
+                }));
             }
             VISION => {
                 // The demo's settings are not checked at load like a user's file: a problem
