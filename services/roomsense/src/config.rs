@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use roomsense_audio::AudioConfig;
 use roomsense_core::config::{ConfigError, ConfigFile, MqttConfig, NodeConfig};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -16,6 +17,8 @@ pub(crate) struct RoomsenseConfig {
     pub(crate) node: NodeConfig,
     #[serde(default)]
     pub(crate) mqtt: MqttConfig,
+    #[serde(default)]
+    pub(crate) audio: AudioConfig,
 }
 
 impl RoomsenseConfig {
@@ -28,6 +31,7 @@ impl RoomsenseConfig {
         file.parse(|c: &RoomsenseConfig, problems| {
             c.node.validate(problems);
             c.mqtt.validate(problems);
+            c.audio.validate(problems);
         })
     }
 
@@ -69,6 +73,6 @@ mod tests {
             ConfigFile::from_text("t.toml", "[node]\nid = \"a\"\nroom = \"b\"\n[blee]\nx = 1\n");
         let err = RoomsenseConfig::parse(&file).unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("t.toml:4: blee: unknown key (allowed: node or mqtt)"), "{text}");
+        assert!(text.contains("t.toml:4: blee: unknown key (allowed: node, mqtt or audio)"), "{text}");
     }
 }

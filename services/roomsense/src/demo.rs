@@ -58,11 +58,18 @@ pub(crate) async fn run(args: DemoArgs, shutdown: CancellationToken) -> anyhow::
         password: args.password.clone(),
         ..MqttConfig::default()
     };
-    let config = RoomsenseConfig { node, mqtt };
+    // The demo's microphone plays a recorded sentence every 16 s: voice ON, then OFF after 5 s.
+    let audio = roomsense_audio::AudioConfig {
+        voice_hold_s: 5,
+        level_window_ms: 2000,
+        ..roomsense_audio::AudioConfig::default()
+    };
+    let config = RoomsenseConfig { node, mqtt, audio };
     // The demo's settings pass the same checks as a user's file.
     let mut problems = roomsense_core::config::Problems::default();
     config.node.validate(&mut problems);
     config.mqtt.validate(&mut problems);
+    config.audio.validate(&mut problems);
     if !problems.is_empty() {
         let text: Vec<String> = problems.into_vec().iter().map(ToString::to_string).collect();
         anyhow::bail!("invalid demo arguments: {}", text.join("; "));

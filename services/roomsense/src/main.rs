@@ -31,12 +31,29 @@ struct Cli {
 enum Command {
     /// Run the node service: the node's health entities and the management API.
     Node,
+    /// Run the audio service: voice activity and sound level of the configured microphones.
+    Audio {
+        #[command(subcommand)]
+        command: Option<AudioCommand>,
+    },
     /// Run every service on simulated hardware against an embedded broker: try it with nothing set up.
     Demo(demo::DemoArgs),
     /// Check a config file and exit: 0 when it is valid, 2 with every problem listed when not.
     CheckConfig {
         /// The file to check (default: --config).
         file: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AudioCommand {
+    /// Print a WAV file's speech segments as JSON: {"file","segments":[{"start_s","end_s"}],"rtf"}.
+    Vad {
+        /// The WAV file (PCM or float, any rate, any channels).
+        file: PathBuf,
+        /// A model manifest instead of the built-in Silero VAD.
+        #[arg(long)]
+        model: Option<PathBuf>,
     },
 }
 
@@ -49,6 +66,10 @@ fn main() -> ExitCode {
     match cli.command {
         Command::CheckConfig { file } => check_config(&file.unwrap_or(cli.config)),
         Command::Node => serve(&cli.config, &[roomsense_core::NODE_SERVICE]),
+        Command::Audio { command: None } => serve(&cli.config, &[services::AUDIO]),
+        Command::Audio { command: Some(AudioCommand::Vad { file, model }) } => {
+            audio_vad(&file, model.as_deref())
+        }
         Command::Demo(args) => block_on(|shutdown| demo::run(args, shutdown)),
     }
 }
@@ -62,6 +83,27 @@ fn check_config(path: &std::path::Path) -> ExitCode {
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(2)
+        }
+    }
+}
+
+fn audio_vad(file: &std::path::Path, model: Option<&std::path::Path>) -> ExitCode {
+    let model = match model {
+        Some(m) => roomsense_audio::VadModel::load(m),
+        None => roomsense_audio::VadModel::builtin(),
+    };
+    let result = model.map_err(anyhow::Error::from).and_then(|model| {
+        let rules = roomsense_audio::RuleOverrides::default().apply(model.manifest());
+        Ok(roomsense_audio::analyze_file(file, &model, rules)?)
+    });
+    match result {
+        Ok(report) => {
+            println!("{}", serde_json::to_string(&report).expect("a report should serialize"));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
         }
     }
 }

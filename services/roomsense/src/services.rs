@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
+use roomsense_audio::{AudioService, Mic, SourceSpec};
 use roomsense_core::mqtt::{Link, LinkOptions};
 use roomsense_core::{Context, Health, Identity, Service, Stopped};
 use roomsense_node::{LinuxSystem, NodeService, NodeSettings, SimEnvironment, SimSystem};
@@ -20,7 +21,10 @@ pub(crate) enum Hardware {
 }
 
 /// Every service the binary knows, in start order.
-pub(crate) const SERVICES: &[&str] = &[roomsense_core::NODE_SERVICE];
+pub(crate) const SERVICES: &[&str] = &[roomsense_core::NODE_SERVICE, AUDIO];
+
+/// The audio service's name.
+pub(crate) const AUDIO: &str = <AudioService as Service>::NAME;
 
 /// How long services and links get to stop before the process gives up on them.
 const STOP_DEADLINE: Duration = Duration::from_secs(8);
@@ -50,6 +54,24 @@ fn build_node(config: &RoomsenseConfig, hardware: Hardware, ctx: Context) -> Nod
             Some(Box::new(SimEnvironment::new(config.node.id.len() as u64))),
         ),
     }
+}
+
+/// The audio service: the configured microphones, or the demo's recorded sentence.
+fn build_audio(config: &RoomsenseConfig, hardware: Hardware, ctx: Context) -> AudioService {
+    let mut settings = config.audio.settings();
+    let model = match hardware {
+        Hardware::Real => "roomsense node",
+        Hardware::Simulated => {
+            settings.mics = vec![Mic {
+                id: "demo_mic".into(),
+                name: "Demo microphone".into(),
+                source: SourceSpec::Sample { pause: Duration::from_secs(12) },
+                calibration_db: 0.0,
+            }];
+            "roomsense demo (simulated hardware)"
+        }
+    };
+    AudioService::new(ctx, settings, model)
 }
 
 /// Runs `names` until `shutdown`; returns the health flags for the watchdog through `started`.
@@ -84,6 +106,11 @@ pub(crate) async fn run(
             roomsense_core::NODE_SERVICE => {
                 services.spawn(supervise(name, token, move || {
                     build_node(&config, hardware, ctx.clone())
+                }));
+            }
+            AUDIO => {
+                services.spawn(supervise(name, token, move || {
+                    build_audio(&config, hardware, ctx.clone())
                 }));
             }
             other => anyhow::bail!("unknown service `{other}`; known: {}", SERVICES.join(", ")),
