@@ -37,14 +37,15 @@ impl std::fmt::Debug for AudioService {
 enum Event {
     Speaking(bool),
     Level(LevelReading),
-    /// Another second of audio arrived.
-    Alive,
+    /// The worker is running (sent about once a second), and whether audio arrived since.
+    Alive { audio: bool },
     Problem(String),
 }
 
 /// Events waiting for the shell; a worker blocks when it is full (the shell is never that slow).
 const EVENTS: usize = 256;
-/// A microphone that gave no audio for this long makes the service unhealthy.
+/// A worker not heard from for this long is stuck: the service is unhealthy (a restart helps).
+/// A microphone that is absent or broken is not: its worker keeps retrying and says why.
 const SILENT_LIMIT: Duration = Duration::from_secs(10);
 
 impl AudioService {
@@ -109,7 +110,7 @@ impl Service for AudioService {
         let started = Instant::now();
         let mut voices: Vec<VoiceHold> =
             mics.iter().map(|_| VoiceHold::new(self.settings.voice_hold)).collect();
-        let mut last_audio: Vec<Option<Instant>> = vec![None; mics.len()];
+        let mut last_beat: Vec<Option<Instant>> = vec![None; mics.len()];
         let mut troubled = vec![false; mics.len()];
         let mut health = tokio::time::interval(Duration::from_secs(2));
         health.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -134,9 +135,9 @@ impl Service for AudioService {
                             self.ctx.link.publish_state(&topics.level, publish::level_payload(&reading, mic.calibration_db), true);
                             self.ctx.link.publish_state(&topics.level_attributes, publish::level_attributes(&reading), true);
                         }
-                        Event::Alive => {
-                            last_audio[i] = Some(Instant::now());
-                            if std::mem::take(&mut troubled[i]) {
+                        Event::Alive { audio } => {
+                            last_beat[i] = Some(Instant::now());
+                            if audio && std::mem::take(&mut troubled[i]) {
                                 tracing::info!(service = Self::NAME, device = %mic.id, "microphone delivers audio again");
                             }
                         }
@@ -160,7 +161,7 @@ impl Service for AudioService {
                 _ = health.tick() => {
                     let fresh = |t: &Option<Instant>| t.is_some_and(|t| t.elapsed() < SILENT_LIMIT);
                     let warming_up = started.elapsed() < SILENT_LIMIT;
-                    self.ctx.health.set(warming_up || last_audio.iter().all(fresh));
+                    self.ctx.health.set(warming_up || last_beat.iter().all(fresh));
                 }
             }
         };
@@ -207,8 +208,15 @@ impl Job {
         };
         let mut analysis = Analysis::default();
         let mut source: Option<Box<dyn AudioSource>> = None;
-        let mut since_alive = 0usize;
+        let mut beat = std::time::Instant::now();
+        let mut audio = false;
         while !self.stop.is_cancelled() {
+            if beat.elapsed() >= Duration::from_secs(1) {
+                beat = std::time::Instant::now();
+                if !self.send(Event::Alive { audio: std::mem::take(&mut audio) }) {
+                    return;
+                }
+            }
             let src = match &mut source {
                 Some(s) => s,
                 None => match self.spec.open() {
@@ -224,15 +232,10 @@ impl Job {
             };
             let read = src.read();
             analysis.clear();
-            let mut alive = false;
             match read {
                 Ok(Read::Audio(block)) => {
                     pipeline.process(&block, &mut analysis);
-                    since_alive += block.samples.len();
-                    if since_alive >= block.rate_hz as usize {
-                        since_alive = 0;
-                        alive = true;
-                    }
+                    audio = true;
                 }
                 Ok(Read::Idle) => {}
                 Ok(Read::End) => {
@@ -246,7 +249,7 @@ impl Job {
                     if matches!(e, SourceError::Wav { .. } | SourceError::Stopped { .. }) {
                         source = None;
                     }
-                    if !self.forward(&analysis, false) || !self.send(Event::Problem(e.to_string())) {
+                    if !self.forward(&analysis) || !self.send(Event::Problem(e.to_string())) {
                         return;
                     }
                     if source.is_none() {
@@ -255,14 +258,14 @@ impl Job {
                     continue;
                 }
             }
-            if !self.forward(&analysis, alive) {
+            if !self.forward(&analysis) {
                 return;
             }
         }
     }
 
     /// Sends what the pipeline found; false when the shell is gone.
-    fn forward(&self, analysis: &Analysis, alive: bool) -> bool {
+    fn forward(&self, analysis: &Analysis) -> bool {
         for e in &analysis.speech {
             let speaking = matches!(e, SpeechEvent::Confirmed { .. });
             if !self.send(Event::Speaking(speaking)) {
@@ -279,7 +282,7 @@ impl Job {
         {
             return false;
         }
-        !alive || self.send(Event::Alive)
+        true
     }
 
     fn send(&self, event: Event) -> bool {

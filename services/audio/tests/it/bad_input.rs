@@ -1,4 +1,4 @@
-use roomsense_audio::{AudioSource, Read, SourceSpec, analyze_file};
+use roomsense_audio::{Read, SourceSpec, analyze_file};
 
 use crate::fixtures::{dir, model, rules, wav_bytes};
 
