@@ -155,8 +155,11 @@ impl AudioConfig {
         if let Some(t) = self.neg_threshold {
             let upper = self.threshold.unwrap_or(0.5);
             p.check(t > 0.0 && t < upper, || {
-                Problem::new("audio.neg_threshold", format!("{t} is not below the threshold {upper}"))
-                    .allowed(format!("more than 0 and less than {upper}"))
+                Problem::new(
+                    "audio.neg_threshold",
+                    format!("{t} is not below the threshold {upper}"),
+                )
+                .allowed(format!("more than 0 and less than {upper}"))
             });
         }
         if let Some(ms) = self.min_speech_ms {
@@ -176,16 +179,23 @@ impl AudioConfig {
             p.slug(&format!("audio.mics.{id}"), id);
             match (&mic.device, &mic.file) {
                 (Some(_), Some(_)) | (None, None) => p.push(
-                    Problem::new(format!("audio.mics.{id}"), "needs exactly one of `device` and `file`")
-                        .allowed("device = \"dsnoop:CARD=Mic\" or file = \"/path/to/audio.wav\""),
+                    Problem::new(
+                        format!("audio.mics.{id}"),
+                        "needs exactly one of `device` and `file`",
+                    )
+                    .allowed("device = \"dsnoop:CARD=Mic\" or file = \"/path/to/audio.wav\""),
                 ),
                 (Some(device), None) => {
                     p.check(!device.trim().is_empty(), || {
-                        Problem::new(key("device"), "is empty").allowed("an ALSA PCM name such as `default`")
+                        Problem::new(key("device"), "is empty")
+                            .allowed("an ALSA PCM name such as `default`")
                     });
                     p.check(cfg!(feature = "alsa"), || {
-                        Problem::new(key("device"), "this roomsense was built without ALSA (cargo feature `alsa`)")
-                            .allowed("file = \"...wav\", or a build with --features alsa")
+                        Problem::new(
+                            key("device"),
+                            "this roomsense was built without ALSA (cargo feature `alsa`)",
+                        )
+                        .allowed("file = \"...wav\", or a build with --features alsa")
                     });
                 }
                 (None, Some(file)) => p.check(file.is_file(), || {
@@ -197,8 +207,11 @@ impl AudioConfig {
                 p.in_range(&key("rate_hz"), rate, 8000, 192_000, "Hz");
             }
             p.check(mic.calibration_db.is_finite() && mic.calibration_db.abs() <= 200.0, || {
-                Problem::new(key("calibration_db"), format!("{} is out of range", mic.calibration_db))
-                    .allowed("-200 to 200 dB")
+                Problem::new(
+                    key("calibration_db"),
+                    format!("{} is out of range", mic.calibration_db),
+                )
+                .allowed("-200 to 200 dB")
             });
         }
     }
@@ -257,7 +270,11 @@ mod tests {
         c.mics.insert("a".into(), MicConfig::default());
         c.mics.insert(
             "b".into(),
-            MicConfig { device: Some("x".into()), file: Some("y.wav".into()), ..MicConfig::default() },
+            MicConfig {
+                device: Some("x".into()),
+                file: Some("y.wav".into()),
+                ..MicConfig::default()
+            },
         );
         let got = problems(&c);
         assert!(got[0].starts_with("audio.mics.a: needs exactly one"), "{got:?}");
@@ -275,7 +292,11 @@ mod tests {
         };
         c.mics.insert(
             "Kitchen Mic".into(),
-            MicConfig { file: Some("/nonexistent.wav".into()), rate_hz: Some(1), ..MicConfig::default() },
+            MicConfig {
+                file: Some("/nonexistent.wav".into()),
+                rate_hz: Some(1),
+                ..MicConfig::default()
+            },
         );
         let got = problems(&c).join("\n");
         for key in [
@@ -295,8 +316,12 @@ mod tests {
         let model = crate::model::VadModel::builtin().unwrap();
         let base = RuleOverrides::default().apply(model.manifest());
         assert_eq!(base, SegmentRules::silero());
-        let r = RuleOverrides { threshold: Some(0.6), min_silence_ms: Some(300), ..RuleOverrides::default() }
-            .apply(model.manifest());
+        let r = RuleOverrides {
+            threshold: Some(0.6),
+            min_silence_ms: Some(300),
+            ..RuleOverrides::default()
+        }
+        .apply(model.manifest());
         assert_eq!((r.threshold, r.min_silence), (0.6, 4800));
         assert!((r.neg_threshold - 0.45).abs() < 1e-6);
     }

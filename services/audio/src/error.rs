@@ -78,7 +78,9 @@ pub enum WavError {
     #[error("no `{0}` chunk")]
     MissingChunk(&'static str),
     /// The header says more audio than the file holds.
-    #[error("truncated: the header declares {declared} bytes of audio, the file ends after {present}")]
+    #[error(
+        "truncated: the header declares {declared} bytes of audio, the file ends after {present}"
+    )]
     Truncated {
         /// Bytes of audio the header declares.
         declared: u64,
@@ -134,7 +136,9 @@ pub enum Error {
     #[error(transparent)]
     Link(#[from] roomsense_core::mqtt::LinkError),
     /// There is nothing to listen to.
-    #[error("no microphone configured: add [audio.mics.<name>] with `device` (ALSA) or `file` (WAV)")]
+    #[error(
+        "no microphone configured: add [audio.mics.<name>] with `device` (ALSA) or `file` (WAV)"
+    )]
     NoMicrophone,
     /// A worker thread could not be started or died.
     #[error("microphone {mic}: worker failed: {message}")]

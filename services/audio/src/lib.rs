@@ -42,9 +42,9 @@ pub use model::{Manifest, VadModel, VadSession};
 pub use offline::{FileError, FileReport, SegmentSeconds, analyze_file};
 pub use pipeline::{Analysis, Pipeline};
 pub use service::AudioService;
+#[cfg(feature = "alsa")]
+pub use sources::AlsaDevice;
 pub use sources::{
     AudioBlock, AudioSource, CaptureSource, Device, Encoding, RETRY, Read, SourceSpec, Stream,
     StreamError, WavFormat, WavReader, WavSource,
 };
-#[cfg(feature = "alsa")]
-pub use sources::AlsaDevice;

@@ -159,8 +159,16 @@ impl VadModel {
         // The graph's tensors must be the manifest's, in its order.
         let graph = plan.model();
         for (what, specs, outlets) in [
-            ("input", &manifest.inputs, graph.input_outlets().map_err(|e| load_error(e.to_string()))?),
-            ("output", &manifest.outputs, graph.output_outlets().map_err(|e| load_error(e.to_string()))?),
+            (
+                "input",
+                &manifest.inputs,
+                graph.input_outlets().map_err(|e| load_error(e.to_string()))?,
+            ),
+            (
+                "output",
+                &manifest.outputs,
+                graph.output_outlets().map_err(|e| load_error(e.to_string()))?,
+            ),
         ] {
             let names: Vec<&str> =
                 outlets.iter().map(|o| graph.node(o.node).name.as_str()).collect();

@@ -50,7 +50,11 @@ pub enum FileError {
 }
 
 /// Runs the whole pipeline over `path` as fast as it goes.
-pub fn analyze_file(path: &Path, model: &VadModel, rules: SegmentRules) -> Result<FileReport, FileError> {
+pub fn analyze_file(
+    path: &Path,
+    model: &VadModel,
+    rules: SegmentRules,
+) -> Result<FileReport, FileError> {
     let started = Instant::now();
     let mut source = WavSource::open(path)?;
     let mut pipeline = Pipeline::new(model, rules, 16_000)?;

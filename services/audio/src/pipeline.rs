@@ -51,7 +51,11 @@ pub struct Pipeline {
 impl Pipeline {
     /// A pipeline on `model` with Silero's `rules`, measuring the level over `level_window`
     /// samples at 16 kHz.
-    pub fn new(model: &VadModel, rules: SegmentRules, level_window: usize) -> Result<Self, ModelError> {
+    pub fn new(
+        model: &VadModel,
+        rules: SegmentRules,
+        level_window: usize,
+    ) -> Result<Self, ModelError> {
         let audio = &model.manifest().audio;
         Ok(Self {
             resampler: None,

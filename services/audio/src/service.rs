@@ -38,7 +38,9 @@ enum Event {
     Speaking(bool),
     Level(LevelReading),
     /// The worker is running (sent about once a second), and whether audio arrived since.
-    Alive { audio: bool },
+    Alive {
+        audio: bool,
+    },
     Problem(String),
 }
 
@@ -114,7 +116,12 @@ impl Service for AudioService {
         let mut troubled = vec![false; mics.len()];
         let mut health = tokio::time::interval(Duration::from_secs(2));
         health.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        tracing::info!(service = Self::NAME, node = identity.node_id(), count = mics.len(), "running");
+        tracing::info!(
+            service = Self::NAME,
+            node = identity.node_id(),
+            count = mics.len(),
+            "running"
+        );
         let result = loop {
             let deadline = voices.iter().filter_map(VoiceHold::deadline).min();
             tokio::select! {
@@ -292,7 +299,9 @@ impl Job {
     fn wait(&self, total: Duration) {
         let until = std::time::Instant::now() + total;
         while !self.stop.is_cancelled() {
-            let Some(left) = until.checked_duration_since(std::time::Instant::now()) else { return };
+            let Some(left) = until.checked_duration_since(std::time::Instant::now()) else {
+                return;
+            };
             std::thread::sleep(left.min(Duration::from_millis(50)));
         }
     }

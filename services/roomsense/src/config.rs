@@ -73,6 +73,9 @@ mod tests {
             ConfigFile::from_text("t.toml", "[node]\nid = \"a\"\nroom = \"b\"\n[blee]\nx = 1\n");
         let err = RoomsenseConfig::parse(&file).unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("t.toml:4: blee: unknown key (allowed: node, mqtt or audio)"), "{text}");
+        assert!(
+            text.contains("t.toml:4: blee: unknown key (allowed: node, mqtt or audio)"),
+            "{text}"
+        );
     }
 }

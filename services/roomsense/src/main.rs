@@ -92,9 +92,10 @@ fn audio_vad(file: &std::path::Path, model: Option<&std::path::Path>) -> ExitCod
         Some(m) => roomsense_audio::VadModel::load(m),
         None => roomsense_audio::VadModel::builtin(),
     };
-    let result = model.map_err(anyhow::Error::from).and_then(|model| {
+    // The crate's errors carry their cause in their own message: print them, not the chain.
+    let result = model.map_err(|e| e.to_string()).and_then(|model| {
         let rules = roomsense_audio::RuleOverrides::default().apply(model.manifest());
-        Ok(roomsense_audio::analyze_file(file, &model, rules)?)
+        roomsense_audio::analyze_file(file, &model, rules).map_err(|e| e.to_string())
     });
     match result {
         Ok(report) => {
@@ -102,7 +103,7 @@ fn audio_vad(file: &std::path::Path, model: Option<&std::path::Path>) -> ExitCod
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {e}");
             ExitCode::FAILURE
         }
     }

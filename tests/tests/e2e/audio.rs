@@ -108,7 +108,8 @@ fn a_spoken_sentence_turns_voice_on_then_off_and_a_broken_mic_does_not_stop_the_
         t == "roomsense/a1/audio/desk/voice" && p == "ON"
     });
     // The sentence ends after ~3.7 s; the hold is 1 s.
-    let n_on = sub.messages().iter().position(|(t, p)| t.ends_with("desk/voice") && p == "ON").unwrap();
+    let n_on =
+        sub.messages().iter().position(|(t, p)| t.ends_with("desk/voice") && p == "ON").unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(15);
     loop {
         let m = sub.messages();
@@ -118,9 +119,8 @@ fn a_spoken_sentence_turns_voice_on_then_off_and_a_broken_mic_does_not_stop_the_
         assert!(std::time::Instant::now() < deadline, "no voice OFF after ON: {m:#?}");
         std::thread::sleep(Duration::from_millis(100));
     }
-    let (_, level) = sub.wait_for("a level", Duration::from_secs(5), |t, _| {
-        t == "roomsense/a1/audio/desk/level"
-    });
+    let (_, level) = sub
+        .wait_for("a level", Duration::from_secs(5), |t, _| t == "roomsense/a1/audio/desk/level");
     let level: f64 = level.parse().expect("the level should be a plain number");
     assert!((-121.0..0.0).contains(&level), "{level}");
     let (_, attributes) = sub.wait_for("level attributes", Duration::from_secs(5), |t, _| {

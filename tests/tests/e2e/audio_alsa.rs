@@ -50,7 +50,8 @@ fn a_fake_alsa_microphone_at_48_khz_turns_voice_on_then_off() {
     sub.wait_for("voice ON", Duration::from_secs(30), |t, p| {
         t == "roomsense/al1/audio/fake/voice" && p == "ON"
     });
-    let on = sub.messages().iter().position(|(t, p)| t.ends_with("fake/voice") && p == "ON").unwrap();
+    let on =
+        sub.messages().iter().position(|(t, p)| t.ends_with("fake/voice") && p == "ON").unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
         let m = sub.messages();

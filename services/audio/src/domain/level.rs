@@ -107,8 +107,12 @@ const F3: f64 = 737.862_23;
 const F4: f64 = 12_194.217;
 const FIR_TAPS: usize = 7;
 /// Cosine-series coefficients of `1 / (1 + (f/F4)²)` on 0..8 kHz at 16 kHz (least squares).
-const FIR_COSINES: [f64; 4] =
-    [0.885_019_115_075_581_4, 0.130_345_444_926_500_9, -0.021_657_904_138_952_56, 0.009_621_977_998_074_072];
+const FIR_COSINES: [f64; 4] = [
+    0.885_019_115_075_581_4,
+    0.130_345_444_926_500_9,
+    -0.021_657_904_138_952_56,
+    0.009_621_977_998_074_072,
+];
 
 impl Default for AWeighting {
     fn default() -> Self {
@@ -127,12 +131,8 @@ impl AWeighting {
         ];
         let c = FIR_COSINES;
         let fir64 = [c[3] / 2.0, c[2] / 2.0, c[1] / 2.0, c[0], c[1] / 2.0, c[2] / 2.0, c[3] / 2.0];
-        let mut filter = Self {
-            sections,
-            fir: fir64.map(|v| v as f32),
-            history: [0.0; FIR_TAPS],
-            gain: 1.0,
-        };
+        let mut filter =
+            Self { sections, fir: fir64.map(|v| v as f32), history: [0.0; FIR_TAPS], gain: 1.0 };
         filter.gain = (1.0 / filter.response(1000.0)) as f32;
         filter
     }
@@ -231,7 +231,9 @@ mod tests {
 
     fn sine(hz: f64, amplitude: f32, n: usize) -> Vec<f32> {
         (0..n)
-            .map(|i| amplitude * (2.0 * std::f64::consts::PI * hz * i as f64 / 16_000.0).sin() as f32)
+            .map(|i| {
+                amplitude * (2.0 * std::f64::consts::PI * hz * i as f64 / 16_000.0).sin() as f32
+            })
             .collect()
     }
 

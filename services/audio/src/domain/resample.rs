@@ -187,7 +187,9 @@ mod tests {
     fn tone(rate: u32, hz: f64, seconds: f64) -> Vec<f32> {
         let n = (f64::from(rate) * seconds) as usize;
         (0..n)
-            .map(|i| (0.5 * (2.0 * std::f64::consts::PI * hz * i as f64 / f64::from(rate)).sin()) as f32)
+            .map(|i| {
+                (0.5 * (2.0 * std::f64::consts::PI * hz * i as f64 / f64::from(rate)).sin()) as f32
+            })
             .collect()
     }
 
@@ -208,7 +210,9 @@ mod tests {
 
     #[test]
     fn a_tone_in_the_pass_band_keeps_its_level_and_the_output_its_length() {
-        for (from, block) in [(48_000, 480), (44_100, 441), (11_025, 100), (8_000, 77), (22_050, 1000)] {
+        for (from, block) in
+            [(48_000, 480), (44_100, 441), (11_025, 100), (8_000, 77), (22_050, 1000)]
+        {
             let input = tone(from, 1000.0, 2.0);
             let out = through(from, 16_000, &input, block);
             let expected = 32_000.0;

@@ -93,7 +93,13 @@ pub struct SegmentRules {
 impl SegmentRules {
     /// Silero's defaults for 16 kHz.
     pub fn silero() -> Self {
-        Self { threshold: 0.5, neg_threshold: 0.35, min_speech: 4000, min_silence: 1600, speech_pad: 480 }
+        Self {
+            threshold: 0.5,
+            neg_threshold: 0.35,
+            min_speech: 4000,
+            min_silence: 1600,
+            speech_pad: 480,
+        }
     }
 }
 
@@ -244,10 +250,7 @@ mod tests {
         f.process(&[4.0, 5.0, 6.0, 7.0, 8.0], |i, x| got.push((i, x.to_vec())));
         assert_eq!(
             got,
-            vec![
-                (0, vec![0.0, 0.0, 1.0, 2.0, 3.0, 4.0]),
-                (1, vec![3.0, 4.0, 5.0, 6.0, 7.0, 8.0]),
-            ]
+            vec![(0, vec![0.0, 0.0, 1.0, 2.0, 3.0, 4.0]), (1, vec![3.0, 4.0, 5.0, 6.0, 7.0, 8.0]),]
         );
         assert_eq!(f.pending(), 0);
         f.reset();

@@ -60,21 +60,33 @@ pub(crate) fn level_attributes(reading: &LevelReading) -> Vec<u8> {
 }
 
 /// The service's device-discovery message: a voice binary_sensor and a level sensor per mic.
-pub(crate) fn discovery(identity: &Identity, model: &str, mics: &[(Mic, MicTopics)]) -> DeviceDiscovery {
+pub(crate) fn discovery(
+    identity: &Identity,
+    model: &str,
+    mics: &[(Mic, MicTopics)],
+) -> DeviceDiscovery {
     let mut d = DeviceDiscovery::new(identity, Device::of_node(identity, model));
     for (mic, topics) in mics {
         d.add(
-            Component::binary_sensor(&format!("{}_voice", mic.id), Some(&format!("{} voice", mic.name)), &topics.voice)
-                .device_class("sound")
-                .icon("mdi:account-voice"),
+            Component::binary_sensor(
+                &format!("{}_voice", mic.id),
+                Some(&format!("{} voice", mic.name)),
+                &topics.voice,
+            )
+            .device_class("sound")
+            .icon("mdi:account-voice"),
         )
         .add(
-            Component::sensor(&format!("{}_level", mic.id), Some(&format!("{} sound level", mic.name)), &topics.level)
-                .device_class("sound_pressure")
-                .unit("dB")
-                .state_class("measurement")
-                .precision(1)
-                .json_attributes_topic(&topics.level_attributes),
+            Component::sensor(
+                &format!("{}_level", mic.id),
+                Some(&format!("{} sound level", mic.name)),
+                &topics.level,
+            )
+            .device_class("sound_pressure")
+            .unit("dB")
+            .state_class("measurement")
+            .precision(1)
+            .json_attributes_topic(&topics.level_attributes),
         );
     }
     d
@@ -116,8 +128,7 @@ mod tests {
             calibration_db: 0.0,
         };
         let d = discovery(&id, "test", &[(mic, MicTopics::new(&id, "desk"))]);
-        let v: serde_json::Value =
-            serde_json::from_slice(&d.payload(&Default::default())).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&d.payload(&Default::default())).unwrap();
         assert_eq!(d.topic().as_str(), "homeassistant/device/hall_audio/config");
         assert_eq!(v["device"]["identifiers"][0], "roomsense_hall");
         let voice = &v["components"]["roomsense_hall_audio_desk_voice"];
@@ -132,7 +143,12 @@ mod tests {
 
     #[test]
     fn the_level_is_a_plain_number_with_the_calibration_added() {
-        let r = LevelReading { rms_dbfs: -40.04, a_weighted_dbfs: -42.46, peak_dbfs: -30.0, samples: 16_000 };
+        let r = LevelReading {
+            rms_dbfs: -40.04,
+            a_weighted_dbfs: -42.46,
+            peak_dbfs: -30.0,
+            samples: 16_000,
+        };
         assert_eq!(level_payload(&r, 0.0), "-42.5");
         assert_eq!(level_payload(&r, 94.0), "51.5");
         assert_eq!(

@@ -89,7 +89,10 @@ impl Device for AlsaDevice {
                 .set_rate_near(self.rate_hz.unwrap_or(16_000), ValueOr::Nearest)
                 .map_err(|e| format!("no usable sample rate: {e}"))?;
             let period = hw
-                .set_period_size_near(alsa::pcm::Frames::from(rate * PERIOD_MS / 1000), ValueOr::Nearest)
+                .set_period_size_near(
+                    alsa::pcm::Frames::from(rate * PERIOD_MS / 1000),
+                    ValueOr::Nearest,
+                )
                 .map_err(|e| format!("period refused: {e}"))?;
             // Four periods of buffer: the thread only has to wake every 100 ms.
             let _ = hw.set_buffer_size_near(period * 4);
@@ -144,12 +147,16 @@ impl Stream for AlsaStream {
         let scale = 1.0 / self.channels as f32;
         let c = self.channels;
         match self.sample {
-            Sample::S16 => out.extend(self.buf16[..frames * c].chunks_exact(c).map(|f| {
-                f.iter().map(|s| f32::from(*s) / 32_768.0).sum::<f32>() * scale
-            })),
-            Sample::S32 => out.extend(self.buf32[..frames * c].chunks_exact(c).map(|f| {
-                f.iter().map(|s| *s as f32 / 2_147_483_648.0).sum::<f32>() * scale
-            })),
+            Sample::S16 => out.extend(
+                self.buf16[..frames * c]
+                    .chunks_exact(c)
+                    .map(|f| f.iter().map(|s| f32::from(*s) / 32_768.0).sum::<f32>() * scale),
+            ),
+            Sample::S32 => out.extend(
+                self.buf32[..frames * c]
+                    .chunks_exact(c)
+                    .map(|f| f.iter().map(|s| *s as f32 / 2_147_483_648.0).sum::<f32>() * scale),
+            ),
         }
         Ok(())
     }

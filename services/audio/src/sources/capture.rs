@@ -131,9 +131,7 @@ fn capture<D: Device>(
             Ok(s) => s,
             Err(message) => {
                 // Said once per outage, not at every retry.
-                if !std::mem::replace(&mut reported, true)
-                    && !send(&tx, Captured::Lost(message))
-                {
+                if !std::mem::replace(&mut reported, true) && !send(&tx, Captured::Lost(message)) {
                     return;
                 }
                 wait(stop, retry);

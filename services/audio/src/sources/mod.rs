@@ -86,10 +86,9 @@ impl SourceSpec {
             }
             SourceSpec::Sample { pause } => Ok(Box::new(sim::sample()?.looped(*pause).paced())),
             #[cfg(feature = "alsa")]
-            SourceSpec::Alsa { device, rate_hz } => Ok(Box::new(CaptureSource::spawn(
-                AlsaDevice::new(device, *rate_hz),
-                RETRY,
-            ))),
+            SourceSpec::Alsa { device, rate_hz } => {
+                Ok(Box::new(CaptureSource::spawn(AlsaDevice::new(device, *rate_hz), RETRY)))
+            }
             #[cfg(not(feature = "alsa"))]
             SourceSpec::Alsa { device, .. } => Err(SourceError::Unavailable {
                 device: device.clone(),

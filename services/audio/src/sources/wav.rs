@@ -75,7 +75,9 @@ impl<R: Read> WavReader<R> {
                 b"fmt " => {
                     let mut body = vec![0u8; size as usize];
                     if fill(&mut r, &mut body)? < body.len() || body.len() < 16 {
-                        return Err(WavError::Unsupported("a `fmt ` chunk shorter than 16 bytes".into()));
+                        return Err(WavError::Unsupported(
+                            "a `fmt ` chunk shorter than 16 bytes".into(),
+                        ));
                     }
                     format = Some(parse_fmt(&body)?);
                     skip(&mut r, u64::from(size % 2))?;
@@ -97,13 +99,16 @@ impl<R: Read> WavReader<R> {
 
     /// Seconds of audio the header declares, when it does.
     pub fn duration_s(&self) -> Option<f64> {
-        self.declared.map(|d| {
-            d as f64 / self.format.block_align() as f64 / f64::from(self.format.rate_hz)
-        })
+        self.declared
+            .map(|d| d as f64 / self.format.block_align() as f64 / f64::from(self.format.rate_hz))
     }
 
     /// Appends up to `max_frames` mono frames to `out`; returns how many (0 at the end).
-    pub fn read_frames(&mut self, max_frames: usize, out: &mut Vec<f32>) -> Result<usize, WavError> {
+    pub fn read_frames(
+        &mut self,
+        max_frames: usize,
+        out: &mut Vec<f32>,
+    ) -> Result<usize, WavError> {
         let align = self.format.block_align();
         let mut want = (max_frames * align) as u64;
         if let Some(declared) = self.declared {
@@ -151,7 +156,9 @@ fn parse_fmt(body: &[u8]) -> Result<WavFormat, WavError> {
         (WAVE_FORMAT_PCM | WAVE_FORMAT_IEEE_FLOAT, _) => {
             return Err(WavError::Unsupported(format!("{bits}-bit samples")));
         }
-        (tag, _) => return Err(WavError::Unsupported(format!("format tag {tag} ({})", tag_name(tag)))),
+        (tag, _) => {
+            return Err(WavError::Unsupported(format!("format tag {tag} ({})", tag_name(tag))));
+        }
     };
     let format = WavFormat { channels, rate_hz, encoding };
     if channels == 0 || !(1000..=768_000).contains(&rate_hz) {
@@ -405,7 +412,10 @@ mod tests {
 
     #[test]
     fn eight_bit_is_unsigned_and_24_bit_and_float_decode() {
-        assert_eq!(all(&wav(1, 1, 11_025, 8, &[128, 0, 255])).unwrap().1, vec![0.0, -1.0, 127.0 / 128.0]);
+        assert_eq!(
+            all(&wav(1, 1, 11_025, 8, &[128, 0, 255])).unwrap().1,
+            vec![0.0, -1.0, 127.0 / 128.0]
+        );
         let s24 = all(&wav(1, 1, 16_000, 24, &[0, 0, 0xC0])).unwrap().1;
         assert_eq!(s24, vec![-0.5]);
         let f: Vec<u8> = 0.25f32.to_le_bytes().to_vec();
@@ -415,7 +425,10 @@ mod tests {
     #[test]
     fn a_compressed_wav_is_refused_by_name() {
         let err = all(&wav(2, 1, 11_025, 4, &[0; 8])).unwrap_err().to_string();
-        assert_eq!(err, "unsupported WAV encoding: format tag 2 (MS ADPCM) (use PCM 8/16/24/32-bit or 32/64-bit float)");
+        assert_eq!(
+            err,
+            "unsupported WAV encoding: format tag 2 (MS ADPCM) (use PCM 8/16/24/32-bit or 32/64-bit float)"
+        );
     }
 
     #[test]
@@ -423,7 +436,10 @@ mod tests {
         let mut bytes = wav(1, 1, 16_000, 16, &[0; 100]);
         bytes.truncate(bytes.len() - 40);
         let err = all(&bytes).unwrap_err().to_string();
-        assert_eq!(err, "truncated: the header declares 100 bytes of audio, the file ends after 60");
+        assert_eq!(
+            err,
+            "truncated: the header declares 100 bytes of audio, the file ends after 60"
+        );
     }
 
     #[test]
@@ -436,17 +452,28 @@ mod tests {
 
     #[test]
     fn a_looped_source_plays_again_after_a_quiet_pause() {
-        let bytes: &'static [u8] = Box::leak(wav(1, 1, 1000, 16, &[0x00, 0x40].repeat(250)).into_boxed_slice());
-        let mut s = WavSource::from_static("t.wav", bytes).unwrap().looped(Duration::from_millis(200));
+        let bytes: &'static [u8] =
+            Box::leak(wav(1, 1, 1000, 16, &[0x00, 0x40].repeat(250)).into_boxed_slice());
+        let mut s =
+            WavSource::from_static("t.wav", bytes).unwrap().looped(Duration::from_millis(200));
         let mut lens = Vec::new();
         for _ in 0..9 {
             match s.read().unwrap() {
-                SourceRead::Audio(b) => lens.push((b.samples.len(), b.samples[0] == 0.5, b.gap_before)),
+                SourceRead::Audio(b) => {
+                    lens.push((b.samples.len(), b.samples[0] == 0.5, b.gap_before))
+                }
                 other => panic!("{other:?}"),
             }
         }
         // 250 frames in blocks of 100, then 200 of quiet, then the file again.
-        let expected = [(100, true, true), (100, true, false), (50, true, false), (100, false, false), (100, false, false), (100, true, false)];
+        let expected = [
+            (100, true, true),
+            (100, true, false),
+            (50, true, false),
+            (100, false, false),
+            (100, false, false),
+            (100, true, false),
+        ];
         assert_eq!(lens[..6], expected);
     }
 }

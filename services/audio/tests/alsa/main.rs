@@ -5,13 +5,16 @@
 
 use std::time::{Duration, Instant};
 
-use roomsense_audio::{AlsaDevice, Analysis, AudioSource, CaptureSource, Pipeline, Read, SegmentRules, VadModel};
+use roomsense_audio::{
+    AlsaDevice, Analysis, AudioSource, CaptureSource, Pipeline, Read, SegmentRules, VadModel,
+};
 
 fn tone_raw(rate: u32, hz: f64, seconds: f64, amplitude: f64) -> Vec<u8> {
     let n = (f64::from(rate) * seconds) as usize;
     (0..n)
         .flat_map(|i| {
-            let v = amplitude * (2.0 * std::f64::consts::PI * hz * i as f64 / f64::from(rate)).sin();
+            let v =
+                amplitude * (2.0 * std::f64::consts::PI * hz * i as f64 / f64::from(rate)).sin();
             ((v * 32767.0) as i16).to_le_bytes()
         })
         .collect()
@@ -37,7 +40,8 @@ fn alsa_capture_through_the_file_plugin() {
     unsafe { std::env::set_var("ALSA_CONFIG_PATH", &conf) };
 
     // A device that is not there: a clear error naming it, and the source keeps trying.
-    let mut absent = CaptureSource::spawn(AlsaDevice::new("nosuchmic", None), Duration::from_millis(100));
+    let mut absent =
+        CaptureSource::spawn(AlsaDevice::new("nosuchmic", None), Duration::from_millis(100));
     let err = loop {
         match absent.read() {
             Err(e) => break e.to_string(),
@@ -50,7 +54,8 @@ fn alsa_capture_through_the_file_plugin() {
     drop(absent);
 
     // The fake microphone at the rate its file was written at.
-    let mut mic = CaptureSource::spawn(AlsaDevice::new("fakemic", Some(44_100)), Duration::from_millis(100));
+    let mut mic =
+        CaptureSource::spawn(AlsaDevice::new("fakemic", Some(44_100)), Duration::from_millis(100));
     let model = VadModel::builtin().unwrap();
     let mut pipeline = Pipeline::new(&model, SegmentRules::silero(), 16_000).unwrap();
     let mut analysis = Analysis::default();

@@ -7,7 +7,10 @@ fn events(samples: &[f32], rate: u32, block: usize) -> Vec<SpeechEvent> {
     let mut p = Pipeline::new(model(), rules(), 16_000).unwrap();
     let mut a = Analysis::default();
     for (i, chunk) in samples.chunks(block).enumerate() {
-        p.process(&AudioBlock { samples: chunk.to_vec(), rate_hz: rate, gap_before: i == 0 }, &mut a);
+        p.process(
+            &AudioBlock { samples: chunk.to_vec(), rate_hz: rate, gap_before: i == 0 },
+            &mut a,
+        );
     }
     p.finish(&mut a);
     a.speech
@@ -34,7 +37,10 @@ fn speech_at_48_and_44_1_khz_is_found_as_at_16_khz() {
         for (a, b) in got.iter().zip(&reference) {
             let (SpeechEvent::Ended(a), SpeechEvent::Ended(b)) = (a, b) else { continue };
             // Within two chunks (64 ms) of the 16 kHz answer.
-            assert!(a.start.abs_diff(b.start) <= 1024 && a.end.abs_diff(b.end) <= 1024, "{to} Hz: {a:?} vs {b:?}");
+            assert!(
+                a.start.abs_diff(b.start) <= 1024 && a.end.abs_diff(b.end) <= 1024,
+                "{to} Hz: {a:?} vs {b:?}"
+            );
         }
     }
 }
