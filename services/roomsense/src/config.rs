@@ -74,7 +74,7 @@ mod tests {
         let err = RoomsenseConfig::parse(&file).unwrap_err();
         let text = err.to_string();
         assert!(
-            text.contains("t.toml:4: blee: unknown key (allowed: node, mqtt or audio)"),
+            text.contains("t.toml:4: blee: unknown key (allowed: node, mqtt, audio)"),
             "{text}"
         );
     }
