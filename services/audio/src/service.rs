@@ -189,7 +189,7 @@ fn publish_voice(ctx: &Context, topics: &MicTopics, change: VoiceChange) {
         VoiceChange::On => "ON",
         VoiceChange::Off => "OFF",
     };
-    tracing::debug!(topic = %topics.voice, "voice {payload}");
+    tracing::debug!(topic = %topics.voice, payload, "voice changed");
     ctx.link.publish_state(&topics.voice, payload, true);
 }
 

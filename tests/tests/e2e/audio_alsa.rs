@@ -63,7 +63,7 @@ fn a_fake_alsa_microphone_at_48_khz_turns_voice_on_then_off() {
     }
     terminate(child, Duration::from_secs(10));
     let log = std::fs::read_to_string(dir.path().join("stderr")).unwrap();
-    assert!(log.contains("microphone open at 48000 Hz"), "{log}");
+    assert!(log.contains("microphone open") && log.contains("48000"), "{log}");
     // The absent microphone is reported by name, and retried; the service ran on regardless.
     assert!(log.contains("microphone nosuchmic") && log.contains("retrying every"), "{log}");
 }

@@ -100,7 +100,7 @@ impl Device for AlsaDevice {
             (rate, channels as usize, sample, period.max(1) as usize)
         };
         pcm.prepare().map_err(|e| format!("cannot prepare: {e}"))?;
-        tracing::info!(device = %self.name, count = channels, "microphone open at {rate_hz} Hz");
+        tracing::info!(device = %self.name, rate_hz, count = channels, "microphone open");
         Ok(AlsaStream {
             pcm,
             rate_hz,
