@@ -8,6 +8,8 @@ use std::time::Duration;
 use roomsense_core::config::{MqttConfig, NodeConfig};
 use roomsense_core::mqtt::Observer;
 use roomsense_gpio::GpioConfig;
+use roomsense_rooms::{RoomConfig, RoomsConfig};
+use roomsense_vision::VisionConfig;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::RoomsenseConfig;
@@ -65,10 +67,12 @@ pub(crate) async fn run(args: DemoArgs, shutdown: CancellationToken) -> anyhow::
         level_window_ms: 2000,
         ..roomsense_audio::AudioConfig::default()
     };
-    let (rooms, _) = roomsense_rooms::RoomsConfig::from_toml(
+    let (mut rooms, _) = roomsense_rooms::RoomsConfig::from_toml(
         "demo rooms",
         &roomsense_rooms::SimHouse::new(&args.node_id).config(),
     )?;
+    let vision = roomsense_vision::VisionConfig::demo();
+    watch_the_living_room(&mut rooms, &args.node_id, &vision);
     // No house is configured in the demo: the locator runs on the built-in one, whose
     // `living_room` node is the demo node's room.
     let config = RoomsenseConfig {
@@ -79,7 +83,7 @@ pub(crate) async fn run(args: DemoArgs, shutdown: CancellationToken) -> anyhow::
         rooms,
         gpio: demo_gpio(),
         ble: roomsense_ble::BleConfig::demo(),
-        vision: roomsense_vision::VisionConfig::demo(),
+        vision,
         audio,
     };
     // The demo's settings pass the same checks as a user's file.
@@ -146,6 +150,29 @@ pub(crate) async fn run(args: DemoArgs, shutdown: CancellationToken) -> anyhow::
 }
 
 /// What the demo node has on its (simulated) header: the common parts of `hardware/wiring/`.
+/// The demo node's own room (`living_room`, as in the locator's built-in house) in `[rooms]`,
+/// watched by the node's own services on simulated hardware: the vision service's camera and its
+/// zones, the audio service's microphone, the GPIO service's PIR, and the phones the locator
+/// places there.
+fn watch_the_living_room(rooms: &mut RoomsConfig, node: &str, vision: &VisionConfig) {
+    let sources = rooms.sources.entry(node.to_owned()).or_default();
+    let mut room = RoomConfig::default();
+    for camera in &vision.cameras {
+        sources
+            .cameras
+            .insert(camera.id.clone(), camera.zones.iter().map(|z| z.id.clone()).collect());
+        room.cameras.push(format!("{node}/{}", camera.id));
+    }
+    sources.mics.push(services::DEMO_MIC.to_owned());
+    room.mics.push(format!("{node}/{}", services::DEMO_MIC));
+    sources.motion.push(DEMO_PIR.to_owned());
+    room.motion.push(format!("{node}/{DEMO_PIR}"));
+    rooms.rooms.insert("living_room".to_owned(), room);
+}
+
+/// The demo's PIR input, in [`demo_gpio`].
+const DEMO_PIR: &str = "motion";
+
 fn demo_gpio() -> GpioConfig {
     let text = r#"
 board = "rpi-4b"
@@ -226,6 +253,22 @@ mod tests {
         let plan = demo_gpio().plan(&mut problems);
         assert!(problems.is_empty(), "{:?}", problems.into_vec());
         assert_eq!(plan.unwrap().inputs.len(), 2);
+    }
+
+    #[test]
+    fn the_living_room_is_watched_by_the_demo_services_own_parts() {
+        let (mut rooms, _) =
+            RoomsConfig::from_toml("demo rooms", &roomsense_rooms::SimHouse::new("d").config())
+                .unwrap();
+        watch_the_living_room(&mut rooms, "d", &VisionConfig::demo());
+        let mut problems = roomsense_core::config::Problems::default();
+        assert!(rooms.validate(&mut problems).is_some(), "{:?}", problems.into_vec());
+        let room = &rooms.rooms["living_room"];
+        assert_eq!(room.cameras, ["d/demo"]);
+        assert_eq!(rooms.sources["d"].cameras["demo"], ["left", "right"]);
+        assert_eq!(room.mics, [format!("d/{}", services::DEMO_MIC)]);
+        let plan = demo_gpio().plan(&mut Default::default()).unwrap();
+        assert!(plan.inputs.iter().any(|i| i.name == DEMO_PIR && i.device_class == "motion"));
     }
 
     #[test]

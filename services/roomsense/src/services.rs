@@ -46,6 +46,9 @@ pub(crate) const VISION: &str = "vision";
 /// The audio service's name.
 pub(crate) const AUDIO: &str = <AudioService as Service>::NAME;
 
+/// The demo's microphone.
+pub(crate) const DEMO_MIC: &str = "demo_mic";
+
 /// The demo's simulated PIR walks from this seed, so every demo run trips alike.
 const DEMO_SEED: u64 = 7;
 
@@ -128,7 +131,7 @@ fn build_audio(config: &RoomsenseConfig, hardware: Hardware, ctx: Context) -> Au
         Hardware::Real => "roomsense node",
         Hardware::Simulated => {
             settings.mics = vec![Mic {
-                id: "demo_mic".into(),
+                id: DEMO_MIC.into(),
                 name: "Demo microphone".into(),
                 source: SourceSpec::Sample { pause: Duration::from_secs(12) },
                 calibration_db: 0.0,
@@ -218,8 +221,9 @@ pub(crate) async fn run(
                     RoomsService::new(ctx.clone(), settings.clone())
                 }));
                 if hardware == Hardware::Simulated {
-                    // Until the locator, vision, audio and GPIO services run in the demo, a
-                    // simulated house publishes what they would.
+                    // The demo node's own room is watched by its own services; a scripted
+                    // house around it shows what fusion does with several rooms, a person
+                    // walking through them, a closed door and lights that follow.
                     let identity = Identity::new(&config.node, &config.mqtt, "house-sim");
                     let options = LinkOptions {
                         identity,

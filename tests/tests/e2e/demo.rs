@@ -40,6 +40,14 @@ fn the_demo_comes_online_announces_its_device_and_says_offline_when_stopped() {
         t == "roomsense/d1/gpio/environment/temperature"
             && p.parse::<f64>().is_ok_and(|v| (15.0..27.0).contains(&v))
     });
+    // The node's own room follows the node's own services: the demo camera's photographs of
+    // people, through the vision service and the rooms service.
+    sub.wait_for("a person on camera", Duration::from_secs(30), |t, p| {
+        t == "roomsense/d1/vision/demo/person" && p.parse::<u32>().is_ok_and(|n| n >= 1)
+    });
+    sub.wait_for("the living room occupied", Duration::from_secs(30), |t, p| {
+        t == "roomsense/rooms/living_room/occupancy" && p == "ON"
+    });
     terminate(child, Duration::from_secs(10));
     assert_eq!(broker.retained("roomsense/d1/status").as_deref(), Some("offline"));
 }
