@@ -273,7 +273,8 @@ impl EnvironmentSensor for SimSensor {
     }
 }
 
-/// A BME280 at the register level: chip id, calibration NVM, forced-mode measurements whose
+/// A BME280 at the register level: chip id, calibration NVM ([`Calibration::BOSCH_EXAMPLE`]),
+/// forced-mode measurements whose
 /// raw values are the inverse of the datasheet compensation of the air it is in.
 #[derive(Debug)]
 pub struct SimBme280 {
@@ -286,34 +287,12 @@ pub struct SimBme280 {
     started: Instant,
 }
 
-/// A calibration as real sensors carry (Bosch's worked example plus typical humidity words).
-const SIM_CALIBRATION: Calibration = Calibration {
-    t1: 27504,
-    t2: 26435,
-    t3: -1000,
-    p1: 36477,
-    p2: -10685,
-    p3: 3024,
-    p4: 2855,
-    p5: 140,
-    p6: -7,
-    p7: 15500,
-    p8: -14600,
-    p9: 6000,
-    h1: 75,
-    h2: 362,
-    h3: 0,
-    h4: 313,
-    h5: 50,
-    h6: 30,
-};
-
 impl SimBme280 {
     /// A sensor at `address`, measuring the handle's fixed air or air drifting from `seed`.
     pub fn new(address: u8, handle: SimHandle, seed: u64, started: Instant) -> Self {
         let mut registers = [0u8; 256];
         registers[0xD0] = bme280::CHIP_ID;
-        let (a, b) = SIM_CALIBRATION.to_registers();
+        let (a, b) = Calibration::BOSCH_EXAMPLE.to_registers();
         registers[0x88..0x88 + 26].copy_from_slice(&a);
         registers[0xE1..0xE1 + 7].copy_from_slice(&b);
         // Reset values of the data registers: "no measurement yet".
@@ -322,7 +301,7 @@ impl SimBme280 {
             address,
             registers,
             pointer: 0,
-            calibration: SIM_CALIBRATION,
+            calibration: Calibration::BOSCH_EXAMPLE,
             handle,
             air: Air::new(seed),
             started,
