@@ -14,8 +14,10 @@ use rand::{Rng, SeedableRng};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep_until};
 
-use super::bme280::{self, Bme280, Calibration, Raw};
-use super::{DigitalIn, DigitalOut, Edge, EdgeFuture, EnvironmentSensor, GpioBackend, PwmOut};
+use super::bme280::{self, Calibration, Raw};
+use super::{
+    Bme280Sensor, DigitalIn, DigitalOut, Edge, EdgeFuture, EnvironmentSensor, GpioBackend, PwmOut,
+};
 use crate::config::{InputPlan, LineRef, PwmRef, SensorPlan};
 use crate::domain::environment::Reading;
 use crate::error::Error;
@@ -162,13 +164,7 @@ impl GpioBackend for SimBackend {
             self.air_seed.wrapping_add(u64::from(sensor.address)),
             self.started,
         );
-        let driver = Bme280::new(chip, NoDelay, sensor.address).map_err(|e| Error::I2c {
-            part: part.to_owned(),
-            device: sensor.device.clone(),
-            address: sensor.address,
-            reason: e.to_string(),
-        })?;
-        Ok(Box::new(SimSensor { driver, part: part.to_owned(), sensor: sensor.clone() }))
+        Ok(Box::new(Bme280Sensor::open(chip, NoDelay, part, sensor)?))
     }
 }
 
@@ -254,23 +250,6 @@ struct NoDelay;
 
 impl DelayNs for NoDelay {
     fn delay_ns(&mut self, _ns: u32) {}
-}
-
-struct SimSensor {
-    driver: Bme280<SimBme280, NoDelay>,
-    part: String,
-    sensor: SensorPlan,
-}
-
-impl EnvironmentSensor for SimSensor {
-    fn read(&mut self) -> Result<Reading, Error> {
-        self.driver.measure().map_err(|e| Error::I2c {
-            part: self.part.clone(),
-            device: self.sensor.device.clone(),
-            address: self.sensor.address,
-            reason: e.to_string(),
-        })
-    }
 }
 
 /// A BME280 at the register level: chip id, calibration NVM ([`Calibration::BOSCH_EXAMPLE`]),
@@ -457,6 +436,7 @@ impl Air {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sources::Bme280;
 
     #[test]
     fn the_driver_reads_back_the_air_the_simulated_sensor_is_in() {
