@@ -2,38 +2,16 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use roomsense_tests::bluez::{SystemBus, dbusmock_available, wait_for_text};
 use roomsense_tests::mosquitto::{Mosquitto, Subscriber};
 use roomsense_tests::process::{roomsense, terminate};
 use serde_json::Value;
 
-/// The driver of python-dbusmock's bluez5 template, shared with roomsense-ble's own D-Bus test.
-const DRIVE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../services/ble/tests/bluez/drive.py");
 const WAIT: Duration = Duration::from_secs(30);
-
-const BUS_CONF: &str = r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=SOCKET</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/><allow own="*"/><allow send_destination="*" eavesdrop="true"/>
-    <allow receive_sender="*"/><allow eavesdrop="true"/>
-  </policy>
-</busconfig>"#;
-
-/// Kills a child (dbus-daemon, the mock) when the test ends, however it ends.
-struct Kill(Child);
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// The node under test, stopped politely (SIGTERM) when the test ends, however it ends.
 struct Node(Option<Child>);
@@ -50,100 +28,6 @@ impl Drop for Node {
             terminate(child, Duration::from_secs(10));
         }
     }
-}
-
-/// A private "system" bus in a temp dir.
-struct Bus {
-    _daemon: Kill,
-    address: String,
-}
-
-fn private_bus(dir: &Path) -> Bus {
-    let socket = dir.join("system_bus_socket");
-    let conf = dir.join("bus.conf");
-    fs::write(&conf, BUS_CONF.replace("SOCKET", socket.to_str().unwrap())).unwrap();
-    let daemon = Kill(
-        Command::new("dbus-daemon")
-            .arg(format!("--config-file={}", conf.display()))
-            .arg("--nofork")
-            .spawn()
-            .expect("dbus-daemon should start (apt-get install dbus-daemon)"),
-    );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !socket.exists() {
-        assert!(Instant::now() < deadline, "dbus-daemon did not listen");
-        thread::sleep(Duration::from_millis(20));
-    }
-    Bus { _daemon: daemon, address: format!("unix:path={}", socket.display()) }
-}
-
-/// bluetoothd, as python-dbusmock's bluez5 template, logging its calls to `log`.
-fn mock_bluetoothd(bus: &Bus, log: &Path) -> Kill {
-    let log = fs::File::create(log).unwrap();
-    Kill(
-        Command::new("/usr/bin/python3")
-            .args(["-m", "dbusmock", "--system", "--template", "bluez5"])
-            .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
-            .stdout(log)
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("python3 -m dbusmock should start (apt-get install python3-dbusmock)"),
-    )
-}
-
-fn drive(bus: &Bus, args: &[&str]) {
-    // The mock needs a moment to own its name after a (re)start; on a loaded machine Python's
-    // own start-up takes seconds, so the deadline is generous.
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let out = Command::new("/usr/bin/python3")
-            .arg(DRIVE)
-            .args(args)
-            .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
-            .output()
-            .expect("python3 should start");
-        if out.status.success() {
-            return;
-        }
-        if std::time::Instant::now() > deadline {
-            panic!("drive.py {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-        }
-        thread::sleep(Duration::from_millis(200));
-    }
-}
-
-/// Sends adverts from several devices at once (each `drive` call blocks while it sends).
-fn drive_all(bus: &Bus, devices: &[&[&str]]) {
-    thread::scope(|s| {
-        for args in devices {
-            s.spawn(move || {
-                let mut all = vec!["adverts"];
-                all.extend_from_slice(args);
-                drive(bus, &all);
-            });
-        }
-    });
-}
-
-fn wait_for_text(path: &Path, needle: &str) {
-    let deadline = Instant::now() + WAIT;
-    while !fs::read_to_string(path).is_ok_and(|t| t.contains(needle)) {
-        assert!(
-            Instant::now() < deadline,
-            "{} should contain {needle}:\n{}",
-            path.display(),
-            fs::read_to_string(path).unwrap_or_default()
-        );
-        thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn have_dbusmock() -> bool {
-    let ok = |c: &mut Command| {
-        c.stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
-    };
-    ok(Command::new("/usr/bin/python3").args(["-c", "import dbusmock"]))
-        && ok(Command::new("dbus-daemon").arg("--version"))
 }
 
 /// tests/run sets ROOMSENSE_REQUIRE_BLUEZ: there, a binary without BlueZ support fails the test
@@ -193,14 +77,14 @@ const NODE_BEACON: &str = "iBeacon:e5ca1ade-f007-ba11-0000-000000000000-3-1029";
 
 #[test]
 fn bluez_adverts_become_espresense_reports_and_scanning_survives_a_bluetoothd_restart() {
-    if !have_dbusmock() {
+    if !dbusmock_available() {
         skip_without_bluez("dbus-daemon or python3-dbusmock is missing");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let bus = private_bus(dir.path());
-    let mut mock = mock_bluetoothd(&bus, &dir.path().join("mock1.log"));
-    drive(&bus, &["adapter"]);
+    let bus = SystemBus::start(dir.path());
+    let mut mock = bus.start_bluetoothd(&dir.path().join("mock1.log"));
+    bus.drive(&["adapter"]);
     let broker = Mosquitto::start();
     let sub = broker.subscribe(&["espresense/#"]);
     let config = write_config(dir.path(), &broker, "");
@@ -210,7 +94,7 @@ fn bluez_adverts_become_espresense_reports_and_scanning_survives_a_bluetoothd_re
             .arg("--config")
             .arg(&config)
             .arg("ble")
-            .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
+            .env("DBUS_SYSTEM_BUS_ADDRESS", bus.address())
             .stdout(Stdio::null())
             .stderr(fs::File::create(&stderr).unwrap())
             .spawn()
@@ -227,15 +111,15 @@ fn bluez_adverts_become_espresense_reports_and_scanning_survives_a_bluetoothd_re
     sub.wait_for("ESPresense availability", WAIT, |t, p| {
         t == "espresense/rooms/office/status" && p == "online"
     });
-    wait_for_text(&dir.path().join("mock1.log"), "StartDiscovery");
+    mock.wait_for_call("StartDiscovery");
 
     // ~12 s of adverts at 1 m (the beacon's own -52 dBm) and ~6 s at 60 m. The mock creates a
     // device with RSSI -79 before its first advert: the first report may still average it in,
     // later ones have it fenced out as an outlier.
-    drive_all(
-        &bus,
-        &[&["5A:00:00:00:00:01", "240", "-52", "1"], &["5A:00:00:00:00:02", "120", "-100", "2"]],
-    );
+    bus.send_adverts(&[
+        &["5A:00:00:00:00:01", "240", "-52", "1"],
+        &["5A:00:00:00:00:02", "120", "-100", "2"],
+    ]);
     thread::sleep(Duration::from_secs(1));
     let reports = reports_of(&sub, NEAR, "office");
     let near =
@@ -251,7 +135,7 @@ fn bluez_adverts_become_espresense_reports_and_scanning_survives_a_bluetoothd_re
     assert!(reports_of(&sub, FAR, "office").is_empty(), "60 m is beyond max_distance (16 m)");
 
     // The node beacon is advertised through BlueZ and named `node:office` for the other nodes.
-    wait_for_text(&dir.path().join("mock1.log"), "RegisterAdvertisement");
+    mock.wait_for_call("RegisterAdvertisement");
     let beacon_config = format!("espresense/settings/{NODE_BEACON}/config");
     sub.wait_for("the node beacon's config", WAIT, |t, p| {
         t == beacon_config && p.contains(r#""id":"node:office""#)
@@ -264,21 +148,21 @@ fn bluez_adverts_become_espresense_reports_and_scanning_survives_a_bluetoothd_re
         t == "espresense/rooms/office/max_distance" && p == "100.00"
     });
     broker.publish("espresense/rooms/office/max_distance/set", "abc", false);
-    wait_for_text(&stderr, "setting rejected");
+    wait_for_text(&stderr, "setting rejected", WAIT);
     assert_eq!(broker.retained("espresense/rooms/office/max_distance").as_deref(), Some("100.00"));
-    drive_all(&bus, &[&["5A:00:00:00:00:02", "120", "-100", "2"]]);
+    bus.send_adverts(&[&["5A:00:00:00:00:02", "120", "-100", "2"]]);
     let far = wait_for_report(&sub, FAR, "office");
     let d = far["distance"].as_f64().unwrap();
     assert!((16.0..100.0).contains(&d), "{far}");
 
     // bluetoothd restarts: discovery is armed again on the new daemon, the beacon re-advertised.
     drop(mock);
-    mock = mock_bluetoothd(&bus, &dir.path().join("mock2.log"));
-    drive(&bus, &["adapter"]);
-    wait_for_text(&dir.path().join("mock2.log"), "StartDiscovery");
-    drive_all(&bus, &[&["5A:00:00:00:00:03", "120", "-60", "3"]]);
+    mock = bus.start_bluetoothd(&dir.path().join("mock2.log"));
+    bus.drive(&["adapter"]);
+    mock.wait_for_call("StartDiscovery");
+    bus.send_adverts(&[&["5A:00:00:00:00:03", "120", "-60", "3"]]);
     wait_for_report(&sub, AFTER_RESTART, "office");
-    wait_for_text(&dir.path().join("mock2.log"), "RegisterAdvertisement");
+    mock.wait_for_call("RegisterAdvertisement");
 
     node.stop();
     assert_eq!(broker.retained("espresense/rooms/office/status").as_deref(), Some("offline"));

@@ -52,6 +52,30 @@ pub struct Calibration {
 }
 
 impl Calibration {
+    /// The calibration of Bosch's worked example (BMP280 datasheet §3.12, whose temperature and
+    /// pressure compensation the BME280 datasheet §8.1 repeats), with humidity words as a real
+    /// BME280 carries them: the simulator's NVM and the driver's tests.
+    pub const BOSCH_EXAMPLE: Self = Self {
+        t1: 27504,
+        t2: 26435,
+        t3: -1000,
+        p1: 36477,
+        p2: -10685,
+        p3: 3024,
+        p4: 2855,
+        p5: 140,
+        p6: -7,
+        p7: 15500,
+        p8: -14600,
+        p9: 6000,
+        h1: 75,
+        h2: 362,
+        h3: 0,
+        h4: 313,
+        h5: 50,
+        h6: 30,
+    };
+
     /// Decodes registers 0x88..=0xA1 (26 bytes) and 0xE1..=0xE7 (7 bytes).
     pub fn from_registers(a: &[u8; 26], b: &[u8; 7]) -> Self {
         let u = |i: usize| u16::from_le_bytes([a[i], a[i + 1]]);
@@ -280,32 +304,6 @@ mod tests {
 
     use super::*;
 
-    /// The calibration of Bosch's worked example (BMP280 datasheet §3.12, whose temperature and
-    /// pressure compensation the BME280 datasheet §8.1 repeats), with humidity words as a real
-    /// BME280 carries them.
-    fn bosch_example() -> Calibration {
-        Calibration {
-            t1: 27504,
-            t2: 26435,
-            t3: -1000,
-            p1: 36477,
-            p2: -10685,
-            p3: 3024,
-            p4: 2855,
-            p5: 140,
-            p6: -7,
-            p7: 15500,
-            p8: -14600,
-            p9: 6000,
-            h1: 75,
-            h2: 362,
-            h3: 0,
-            h4: 313,
-            h5: 50,
-            h6: 30,
-        }
-    }
-
     /// The datasheet's fixed-point humidity (§4.2.3, `bme280_compensate_H_int32`): an
     /// independent second implementation to check the double-precision one against.
     fn humidity_int32(c: &Calibration, t_fine: i32, adc_h: i32) -> f64 {
@@ -325,7 +323,7 @@ mod tests {
     #[test]
     fn compensation_reproduces_boschs_worked_example() {
         let raw = Raw { temperature: 519888, pressure: 415148, humidity: 0 };
-        let (t, p, _) = compensate(&bosch_example(), &raw);
+        let (t, p, _) = compensate(&Calibration::BOSCH_EXAMPLE, &raw);
         // Datasheet: T = 25.08 °C (t_fine 128422), p = 100653.27 Pa.
         assert!((t - 25.08).abs() < 0.005, "{t}");
         assert!((p.unwrap() - 100653.27).abs() < 0.05, "{p:?}");
@@ -333,7 +331,7 @@ mod tests {
 
     #[test]
     fn double_and_fixed_point_humidity_agree_across_the_range() {
-        let c = bosch_example();
+        let c = Calibration::BOSCH_EXAMPLE;
         let t_fine = 128422;
         for adc_h in (20000..40000).step_by(997) {
             let raw = Raw { temperature: 519888, pressure: 415148, humidity: adc_h };
@@ -345,7 +343,7 @@ mod tests {
 
     #[test]
     fn calibration_registers_round_trip() {
-        let c = bosch_example();
+        let c = Calibration::BOSCH_EXAMPLE;
         let (a, b) = c.to_registers();
         assert_eq!(Calibration::from_registers(&a, &b), c);
         let negative = Calibration { h4: -300, h5: -7, h6: -3, ..c };
@@ -364,7 +362,7 @@ mod tests {
 
     #[test]
     fn a_forced_measurement_replays_the_register_traffic_of_the_datasheet() {
-        let c = bosch_example();
+        let c = Calibration::BOSCH_EXAMPLE;
         let raw = Raw { temperature: 519888, pressure: 415148, humidity: 30000 };
         let mut expected = setup(0x76, &c);
         expected.extend([
@@ -410,7 +408,7 @@ mod tests {
 
     #[test]
     fn a_skipped_measurement_is_refused() {
-        let c = bosch_example();
+        let c = Calibration::BOSCH_EXAMPLE;
         let mut expected = setup(0x76, &c);
         let skipped = Raw { temperature: SKIPPED_20BIT, pressure: SKIPPED_20BIT, humidity: 0x8000 };
         expected.extend([

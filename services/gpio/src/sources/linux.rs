@@ -6,11 +6,11 @@ use std::time::Duration;
 use gpiocdev::AbiVersion;
 use linux_embedded_hal::{Delay, I2cdev};
 
-use super::bme280::Bme280;
 use super::sysfs_pwm::SysfsPwm;
-use super::{DigitalIn, DigitalOut, EnvironmentSensor, GpioBackend, PwmOut, cdev};
+use super::{
+    Bme280Sensor, DigitalIn, DigitalOut, EnvironmentSensor, GpioBackend, PwmOut, cdev, i2c_error,
+};
 use crate::config::{InputPlan, LineRef, PwmRef, SensorPlan};
-use crate::domain::environment::Reading;
 use crate::error::Error;
 
 /// The Linux backend. Nothing is opened until a part asks.
@@ -78,21 +78,10 @@ impl GpioBackend for LinuxBackend {
         part: &str,
         sensor: &SensorPlan,
     ) -> Result<Box<dyn EnvironmentSensor>, Error> {
-        let error = |reason: String| Error::I2c {
-            part: part.to_owned(),
-            device: sensor.device.clone(),
-            address: sensor.address,
-            reason,
-        };
-        let bus = I2cdev::new(&sensor.device)
-            .map_err(|e| error(format!("{e} (is the I2C bus enabled on the board?)")))?;
-        let driver = Bme280::new(bus, Delay, sensor.address).map_err(|e| error(e.to_string()))?;
-        Ok(Box::new(LinuxBme280 {
-            driver,
-            part: part.to_owned(),
-            device: sensor.device.clone(),
-            address: sensor.address,
-        }))
+        let bus = I2cdev::new(&sensor.device).map_err(|e| {
+            i2c_error(part, sensor, format!("{e} (is the I2C bus enabled on the board?)"))
+        })?;
+        Ok(Box::new(Bme280Sensor::open(bus, Delay, part, sensor)?))
     }
 }
 
@@ -107,24 +96,6 @@ impl PwmOut for LinuxPwm {
             part: self.part.clone(),
             path: e.path,
             reason: e.reason,
-        })
-    }
-}
-
-struct LinuxBme280 {
-    driver: Bme280<I2cdev, Delay>,
-    part: String,
-    device: String,
-    address: u8,
-}
-
-impl EnvironmentSensor for LinuxBme280 {
-    fn read(&mut self) -> Result<Reading, Error> {
-        self.driver.measure().map_err(|e| Error::I2c {
-            part: self.part.clone(),
-            device: self.device.clone(),
-            address: self.address,
-            reason: e.to_string(),
         })
     }
 }

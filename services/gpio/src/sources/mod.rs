@@ -12,6 +12,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
+use embedded_hal::delay::DelayNs;
+use embedded_hal::i2c::I2c;
 use tokio::time::Instant;
 
 pub use bme280::{Bme280, Calibration, compensate};
@@ -61,6 +63,39 @@ pub trait PwmOut: Send {
 pub trait EnvironmentSensor: Send {
     /// Takes one reading (blocks for the conversion, about 10 ms on a BME280).
     fn read(&mut self) -> Result<Reading, Error>;
+}
+
+/// The BME280 driver as an [`EnvironmentSensor`] on whichever bus a backend opened (`I2cdev` on
+/// the board, [`SimBme280`] in the simulator): one code path from registers to readings.
+struct Bme280Sensor<I, D> {
+    driver: Bme280<I, D>,
+    part: String,
+    sensor: SensorPlan,
+}
+
+impl<I: I2c, D: DelayNs> Bme280Sensor<I, D> {
+    /// Checks the chip id and reads the calibration over `bus`.
+    fn open(bus: I, delay: D, part: &str, sensor: &SensorPlan) -> Result<Self, Error> {
+        let driver = Bme280::new(bus, delay, sensor.address)
+            .map_err(|e| i2c_error(part, sensor, e.to_string()))?;
+        Ok(Self { driver, part: part.to_owned(), sensor: sensor.clone() })
+    }
+}
+
+impl<I: I2c + Send, D: DelayNs + Send> EnvironmentSensor for Bme280Sensor<I, D> {
+    fn read(&mut self) -> Result<Reading, Error> {
+        self.driver.measure().map_err(|e| i2c_error(&self.part, &self.sensor, e.to_string()))
+    }
+}
+
+/// A problem with `part`'s sensor, naming its bus device and address.
+fn i2c_error(part: &str, sensor: &SensorPlan, reason: String) -> Error {
+    Error::I2c {
+        part: part.to_owned(),
+        device: sensor.device.clone(),
+        address: sensor.address,
+        reason,
+    }
 }
 
 /// Everything a board offers: lines, PWM channels, I2C sensors.

@@ -14,8 +14,10 @@ use rand::{Rng, SeedableRng};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep_until};
 
-use super::bme280::{self, Bme280, Calibration, Raw};
-use super::{DigitalIn, DigitalOut, Edge, EdgeFuture, EnvironmentSensor, GpioBackend, PwmOut};
+use super::bme280::{self, Calibration, Raw};
+use super::{
+    Bme280Sensor, DigitalIn, DigitalOut, Edge, EdgeFuture, EnvironmentSensor, GpioBackend, PwmOut,
+};
 use crate::config::{InputPlan, LineRef, PwmRef, SensorPlan};
 use crate::domain::environment::Reading;
 use crate::error::Error;
@@ -162,13 +164,7 @@ impl GpioBackend for SimBackend {
             self.air_seed.wrapping_add(u64::from(sensor.address)),
             self.started,
         );
-        let driver = Bme280::new(chip, NoDelay, sensor.address).map_err(|e| Error::I2c {
-            part: part.to_owned(),
-            device: sensor.device.clone(),
-            address: sensor.address,
-            reason: e.to_string(),
-        })?;
-        Ok(Box::new(SimSensor { driver, part: part.to_owned(), sensor: sensor.clone() }))
+        Ok(Box::new(Bme280Sensor::open(chip, NoDelay, part, sensor)?))
     }
 }
 
@@ -256,24 +252,8 @@ impl DelayNs for NoDelay {
     fn delay_ns(&mut self, _ns: u32) {}
 }
 
-struct SimSensor {
-    driver: Bme280<SimBme280, NoDelay>,
-    part: String,
-    sensor: SensorPlan,
-}
-
-impl EnvironmentSensor for SimSensor {
-    fn read(&mut self) -> Result<Reading, Error> {
-        self.driver.measure().map_err(|e| Error::I2c {
-            part: self.part.clone(),
-            device: self.sensor.device.clone(),
-            address: self.sensor.address,
-            reason: e.to_string(),
-        })
-    }
-}
-
-/// A BME280 at the register level: chip id, calibration NVM, forced-mode measurements whose
+/// A BME280 at the register level: chip id, calibration NVM ([`Calibration::BOSCH_EXAMPLE`]),
+/// forced-mode measurements whose
 /// raw values are the inverse of the datasheet compensation of the air it is in.
 #[derive(Debug)]
 pub struct SimBme280 {
@@ -286,34 +266,12 @@ pub struct SimBme280 {
     started: Instant,
 }
 
-/// A calibration as real sensors carry (Bosch's worked example plus typical humidity words).
-const SIM_CALIBRATION: Calibration = Calibration {
-    t1: 27504,
-    t2: 26435,
-    t3: -1000,
-    p1: 36477,
-    p2: -10685,
-    p3: 3024,
-    p4: 2855,
-    p5: 140,
-    p6: -7,
-    p7: 15500,
-    p8: -14600,
-    p9: 6000,
-    h1: 75,
-    h2: 362,
-    h3: 0,
-    h4: 313,
-    h5: 50,
-    h6: 30,
-};
-
 impl SimBme280 {
     /// A sensor at `address`, measuring the handle's fixed air or air drifting from `seed`.
     pub fn new(address: u8, handle: SimHandle, seed: u64, started: Instant) -> Self {
         let mut registers = [0u8; 256];
         registers[0xD0] = bme280::CHIP_ID;
-        let (a, b) = SIM_CALIBRATION.to_registers();
+        let (a, b) = Calibration::BOSCH_EXAMPLE.to_registers();
         registers[0x88..0x88 + 26].copy_from_slice(&a);
         registers[0xE1..0xE1 + 7].copy_from_slice(&b);
         // Reset values of the data registers: "no measurement yet".
@@ -322,7 +280,7 @@ impl SimBme280 {
             address,
             registers,
             pointer: 0,
-            calibration: SIM_CALIBRATION,
+            calibration: Calibration::BOSCH_EXAMPLE,
             handle,
             air: Air::new(seed),
             started,
@@ -478,6 +436,7 @@ impl Air {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sources::Bme280;
 
     #[test]
     fn the_driver_reads_back_the_air_the_simulated_sensor_is_in() {
