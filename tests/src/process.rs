@@ -57,3 +57,19 @@ pub fn demo(port: u16, node: &str) -> Child {
         .spawn()
         .expect("roomsense demo should start")
 }
+
+/// What systemd would receive on the notify socket `socket` during `window` (`READY=1`,
+/// `WATCHDOG=1`, ...), one datagram per entry.
+pub fn notifications(socket: &std::os::unix::net::UnixDatagram, window: Duration) -> Vec<String> {
+    let deadline = Instant::now() + window;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 512];
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        socket.set_read_timeout(Some(left.max(Duration::from_millis(1)))).unwrap();
+        match socket.recv(&mut buf) {
+            Ok(n) => got.push(String::from_utf8_lossy(&buf[..n]).into_owned()),
+            Err(_) => break,
+        }
+    }
+    got
+}

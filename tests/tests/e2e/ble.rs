@@ -4,11 +4,11 @@ use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use roomsense_tests::bluez::{SystemBus, dbusmock_available, wait_for_text};
 use roomsense_tests::mosquitto::{Mosquitto, Subscriber};
-use roomsense_tests::process::{roomsense, terminate};
+use roomsense_tests::process::{notifications, roomsense, terminate};
 use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -260,21 +260,6 @@ fn a_replayed_trace_at_full_speed_publishes_the_expected_ids() {
     assert_eq!(broker.retained("espresense/rooms/lab_2/known_irks"), Some(format!("irk:{IRK}")));
     node.stop();
     assert_eq!(broker.retained("espresense/rooms/lab_2/status").as_deref(), Some("offline"));
-}
-
-/// What systemd would receive on the notify socket during `window`.
-fn notifications(socket: &UnixDatagram, window: Duration) -> Vec<String> {
-    let deadline = Instant::now() + window;
-    let mut got = Vec::new();
-    let mut buf = [0u8; 512];
-    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-        socket.set_read_timeout(Some(left.max(Duration::from_millis(1)))).unwrap();
-        match socket.recv(&mut buf) {
-            Ok(n) => got.push(String::from_utf8_lossy(&buf[..n]).into_owned()),
-            Err(_) => break,
-        }
-    }
-    got
 }
 
 #[test]

@@ -1,24 +1,9 @@
 use std::os::unix::net::UnixDatagram;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use roomsense_tests::mosquitto::Mosquitto;
-use roomsense_tests::process::{roomsense, terminate};
-
-/// What systemd would receive on the notify socket during `window`.
-fn notifications(socket: &UnixDatagram, window: Duration) -> Vec<String> {
-    let deadline = Instant::now() + window;
-    let mut got = Vec::new();
-    let mut buf = [0u8; 512];
-    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-        socket.set_read_timeout(Some(left.max(Duration::from_millis(1)))).unwrap();
-        match socket.recv(&mut buf) {
-            Ok(n) => got.push(String::from_utf8_lossy(&buf[..n]).into_owned()),
-            Err(_) => break,
-        }
-    }
-    got
-}
+use roomsense_tests::process::{notifications, roomsense, terminate};
 
 #[test]
 fn the_node_tells_systemd_it_is_ready_and_feeds_the_watchdog_only_while_healthy() {
