@@ -5,6 +5,7 @@ mod broker;
 mod config;
 mod demo;
 mod live_view;
+mod provision;
 mod services;
 
 use std::path::PathBuf;
@@ -38,6 +39,8 @@ enum Command {
         /// The file to check (default: --config).
         file: Option<PathBuf>,
     },
+    /// First boot of the image: merge the SD card's roomsense.toml into the config, write Wi-Fi.
+    Provision(provision::ProvisionArgs),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +53,13 @@ fn main() -> ExitCode {
         Command::CheckConfig { file } => check_config(&file.unwrap_or(cli.config)),
         Command::Node => serve(&cli.config, &[roomsense_core::NODE_SERVICE]),
         Command::Demo(args) => block_on(|shutdown| demo::run(args, shutdown)),
+        Command::Provision(args) => match provision::run(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(2)
+            }
+        },
     }
 }
 

@@ -8,7 +8,6 @@ SRC_URI:append:roomsense-coral = " file://fw_env.config.coral"
 
 RAUC_KEYRING_FILE:roomsense = "keyring.pem"
 RAUC_KEYRING_URI:roomsense = ""
-ROOMSENSE_RAUC_COMPATIBLE ??= "roomsense-${MACHINE}"
 PACKAGE_ARCH:roomsense = "${MACHINE_ARCH}"
 # Rebuild when the user's CA certificate changes.
 do_install[file-checksums] += "${@(d.getVar('ROOMSENSE_RAUC_KEYRING') + ':True') if d.getVar('ROOMSENSE_RAUC_KEYRING') else ''}"

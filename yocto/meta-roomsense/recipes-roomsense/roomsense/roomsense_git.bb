@@ -10,6 +10,7 @@ LIC_FILES_CHKSUM = "file://${COMMON_LICENSE_DIR}/Apache-2.0;md5=89aea4e17d99a7ca
 # built from exactly the sources next to it). For a release from git, set in local.conf:
 #   ROOMSENSE_SRC_URI = "git://<host>/<repo>.git;protocol=https;branch=main"
 #   SRCREV:pn-roomsense = "<commit>"
+PV = "0.1.0+git"
 ROOMSENSE_SRC_URI ??= ""
 SRC_URI = "${ROOMSENSE_SRC_URI} \
            file://roomsense-node.service \
@@ -24,13 +25,13 @@ SRC_URI = "${ROOMSENSE_SRC_URI} \
            file://60-roomsense.rules \
            file://roomsense-ble.conf \
            "
-PV = "0.1.0+git"
-
 ROOMSENSE_SRC_CLASS = "${@'' if d.getVar('ROOMSENSE_SRC_URI') else 'externalsrc'}"
 EXTERNALSRC = "${ROOMSENSE_WORKSPACE}"
 EXTERNALSRC_BUILD = "${WORKDIR}/build"
 
-inherit cargo cargo-update-recipe-crates systemd useradd ${ROOMSENSE_SRC_CLASS}
+inherit cargo cargo-update-recipe-crates systemd useradd
+# nooelint: oelint.var.improperinherit
+inherit_defer ${ROOMSENSE_SRC_CLASS}
 
 require ${BPN}-crates.inc
 

@@ -4,10 +4,13 @@ installed with `rauc install` into the slot that is not running."
 HOMEPAGE = "https://example.invalid/roomsense"
 LICENSE = "MIT"
 
+# The bundle is made from the image; it fetches nothing of its own.
+# nooelint: oelint.var.mandatoryvar.SRC_URI
+SRC_URI = ""
+
 inherit bundle
 
 RAUC_BUNDLE_COMPATIBLE = "${ROOMSENSE_RAUC_COMPATIBLE}"
-ROOMSENSE_RAUC_COMPATIBLE ??= "roomsense-${MACHINE}"
 RAUC_BUNDLE_VERSION = "${DISTRO_VERSION}"
 RAUC_BUNDLE_DESCRIPTION = "roomsense ${DISTRO_VERSION} for ${MACHINE}"
 RAUC_BUNDLE_FORMAT = "verity"

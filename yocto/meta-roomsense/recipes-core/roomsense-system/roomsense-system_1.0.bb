@@ -1,4 +1,4 @@
-SUMMARY = "roomsense appliance plumbing: /data, first boot, hostname, Wi-Fi, health check, rollback"
+SUMMARY = "roomsense plumbing: /data, first boot, hostname, Wi-Fi, boot check, rollback"
 DESCRIPTION = "Mount units for the boot and data partitions, growing /data to the card, \
 persistent /var/lib on a read-only root, the first-boot provisioning from roomsense.toml on \
 the boot partition, the boot health check that gates RAUC's mark-good, the rollback, mDNS \
@@ -62,5 +62,5 @@ FILES:${PN} += "/data /boot ${systemd_unitdir}/network ${systemd_unitdir}/system
     ${sysconfdir}/roomsense ${sysconfdir}/avahi/services"
 
 # grow-data: sfdisk, partx, resize2fs; persist: mountpoint, cp; Wi-Fi: wpa_supplicant.
-RDEPENDS:${PN} += "util-linux-sfdisk util-linux-partx util-linux-mountpoint e2fsprogs-resize2fs \
-    avahi-daemon wpa-supplicant"
+RDEPENDS:${PN} += "avahi-daemon e2fsprogs-resize2fs util-linux-mountpoint util-linux-partx \
+    util-linux-sfdisk wpa-supplicant"
