@@ -2,17 +2,17 @@
 # the CA certificate of the key that signs bundles: never a private key, and never from this
 # repository. The distro takes it from ROOMSENSE_RAUC_KEYS (a directory outside the checkout,
 # made by yocto/scripts/make-update-keys); without it the build stops here and says so.
-FILESEXTRAPATHS:prepend:roomsense := "${THISDIR}/files:"
-SRC_URI:append:roomsense = " file://system.conf.in"
+FILESEXTRAPATHS:prepend:roomsense-os := "${THISDIR}/files:"
+SRC_URI:append:roomsense-os = " file://system.conf.in"
 SRC_URI:append:roomsense-coral = " file://fw_env.config.coral"
 
-RAUC_KEYRING_FILE:roomsense = "keyring.pem"
-RAUC_KEYRING_URI:roomsense = ""
-PACKAGE_ARCH:roomsense = "${MACHINE_ARCH}"
+RAUC_KEYRING_FILE:roomsense-os = "keyring.pem"
+RAUC_KEYRING_URI:roomsense-os = ""
+PACKAGE_ARCH:roomsense-os = "${MACHINE_ARCH}"
 # Rebuild when the user's CA certificate changes.
 do_install[file-checksums] += "${@(d.getVar('ROOMSENSE_RAUC_KEYRING') + ':True') if d.getVar('ROOMSENSE_RAUC_KEYRING') else ''}"
 
-do_install:prepend:roomsense() {
+do_install:prepend:roomsense-os() {
     if [ ! -s "${ROOMSENSE_RAUC_KEYRING}" ]; then
         bbfatal "no update CA certificate: set ROOMSENSE_RAUC_KEYS to the directory yocto/scripts/make-update-keys wrote (yocto/README.md, Update keys)"
     fi
