@@ -17,6 +17,7 @@ IMAGE_INSTALL = "\
     bluez5 \
     avahi-daemon \
     rauc \
+    libubootenv-bin \
     kernel-image \
     kernel-devicetree \
     ${MACHINE_EXTRA_RDEPENDS} \
