@@ -74,7 +74,8 @@ fn merge_card(mut config: Table, mut card: Table, default_id: &str) -> anyhow::R
         .as_table_mut()
         .ok_or_else(|| anyhow::anyhow!("node: must be a table ([node])"))?;
     let id = node.entry("id").or_insert_with(|| Value::String(default_id.to_owned()));
-    let node_id = id.as_str().ok_or_else(|| anyhow::anyhow!("node.id: must be a string"))?.to_owned();
+    let node_id =
+        id.as_str().ok_or_else(|| anyhow::anyhow!("node.id: must be a string"))?.to_owned();
     node.entry("room").or_insert_with(|| Value::String(node_id.clone()));
     Ok(Merged { config, wifi, node_id })
 }
@@ -93,7 +94,9 @@ fn merge_into(into: &mut Table, from: Table) {
 /// A missing file is an empty table when `missing_ok`.
 fn read_table(path: &Path, missing_ok: bool) -> anyhow::Result<Table> {
     match std::fs::read_to_string(path) {
-        Ok(text) => toml::from_str(&text).with_context(|| format!("{}: not valid TOML", path.display())),
+        Ok(text) => {
+            toml::from_str(&text).with_context(|| format!("{}: not valid TOML", path.display()))
+        }
         Err(e) if missing_ok && e.kind() == std::io::ErrorKind::NotFound => Ok(Table::new()),
         Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
     }
@@ -135,10 +138,13 @@ impl Wifi {
                 ("psk", Value::String(s)) => wifi.psk = Some(s),
                 ("country", Value::String(s)) => wifi.country = Some(s),
                 ("hidden", Value::Boolean(b)) => wifi.hidden = b,
-                ("ssid" | "psk" | "country", _) => problems.push(format!("wifi.{key}: must be a string")),
+                ("ssid" | "psk" | "country", _) => {
+                    problems.push(format!("wifi.{key}: must be a string"))
+                }
                 ("hidden", _) => problems.push("wifi.hidden: must be true or false".to_owned()),
-                (other, _) => problems
-                    .push(format!("wifi.{other}: unknown key (allowed: ssid, psk, country, hidden)")),
+                (other, _) => problems.push(format!(
+                    "wifi.{other}: unknown key (allowed: ssid, psk, country, hidden)"
+                )),
             }
         }
         if wifi.ssid.is_empty() || wifi.ssid.len() > 32 {
@@ -146,17 +152,21 @@ impl Wifi {
         }
         if let Some(psk) = &wifi.psk {
             let hex = psk.len() == 64 && psk.bytes().all(|b| b.is_ascii_hexdigit());
-            let passphrase = (8..=63).contains(&psk.len()) && psk.bytes().all(|b| (0x20..0x7f).contains(&b));
+            let passphrase =
+                (8..=63).contains(&psk.len()) && psk.bytes().all(|b| (0x20..0x7f).contains(&b));
             if !hex && !passphrase {
                 problems.push(
-                    "wifi.psk: must be 8 to 63 printable ASCII characters, or 64 hex digits".to_owned(),
+                    "wifi.psk: must be 8 to 63 printable ASCII characters, or 64 hex digits"
+                        .to_owned(),
                 );
             }
         }
         if let Some(country) = &wifi.country
             && !(country.len() == 2 && country.bytes().all(|b| b.is_ascii_uppercase()))
         {
-            problems.push("wifi.country: must be two capital letters (ISO 3166-1, e.g. \"DE\")".to_owned());
+            problems.push(
+                "wifi.country: must be two capital letters (ISO 3166-1, e.g. \"DE\")".to_owned(),
+            );
         }
         if problems.is_empty() { Ok(wifi) } else { bail!("{}", problems.join("\n")) }
     }
@@ -199,7 +209,9 @@ mod tests {
 
     #[test]
     fn the_cards_keys_win_and_tables_merge_key_by_key() {
-        let current = table("[node]\nid = \"hall\"\nroom = \"hallway\"\n[mqtt]\nport = 1883\nusername = \"node\"\n");
+        let current = table(
+            "[node]\nid = \"hall\"\nroom = \"hallway\"\n[mqtt]\nport = 1883\nusername = \"node\"\n",
+        );
         let card = table("[node]\nroom = \"kitchen\"\n[mqtt]\nport = 8883\n");
         let merged = merge_card(current, card, "roomsense-123456").unwrap();
         assert_eq!(merged.node_id, "hall");
@@ -239,9 +251,11 @@ mod tests {
 
     #[test]
     fn bad_wifi_settings_are_all_reported() {
-        let err = Wifi::from_table(table("ssid = \"\"\npsk = \"short\"\ncountry = \"de\"\nchannel = 6\n"))
-            .unwrap_err()
-            .to_string();
+        let err = Wifi::from_table(table(
+            "ssid = \"\"\npsk = \"short\"\ncountry = \"de\"\nchannel = 6\n",
+        ))
+        .unwrap_err()
+        .to_string();
         for want in ["wifi.ssid", "wifi.psk", "wifi.country", "wifi.channel: unknown key"] {
             assert!(err.contains(want), "{want} missing in: {err}");
         }
@@ -262,7 +276,10 @@ mod tests {
         };
         let err = run(&args).unwrap_err().to_string();
         assert!(err.contains("node.room"), "{err}");
-        assert_eq!(std::fs::read_to_string(&config).unwrap(), "[node]\nid = \"hall\"\nroom = \"hallway\"\n");
+        assert_eq!(
+            std::fs::read_to_string(&config).unwrap(),
+            "[node]\nid = \"hall\"\nroom = \"hallway\"\n"
+        );
     }
 
     #[test]
@@ -271,7 +288,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("etc/roomsense.toml");
         let card = dir.path().join("card.toml");
-        std::fs::write(&card, "[node]\nroom = \"kitchen\"\n[wifi]\nssid = \"home\"\npsk = \"12345678\"\n").unwrap();
+        std::fs::write(
+            &card,
+            "[node]\nroom = \"kitchen\"\n[wifi]\nssid = \"home\"\npsk = \"12345678\"\n",
+        )
+        .unwrap();
         let wifi = dir.path().join("wpa/wlan0.conf");
         let args = ProvisionArgs {
             boot_config: card,
