@@ -248,6 +248,16 @@ impl HomeAssistant {
     /// with an MQTT config entry for `mqtt`, onboards an owner user and waits until HA is
     /// running and the MQTT entry is loaded.
     pub fn start(venv: &Path, mqtt: MqttLogin) -> Result<Self, HarnessError> {
+        Self::start_with_yaml(venv, mqtt, "")
+    }
+
+    /// Like [`start`](Self::start), with `extra_yaml` appended to `configuration.yaml` (YAML-only
+    /// integrations such as `mqtt_room`), e.g. `"sensor:\n  - platform: mqtt_room\n    ..."`.
+    pub fn start_with_yaml(
+        venv: &Path,
+        mqtt: MqttLogin,
+        extra_yaml: &str,
+    ) -> Result<Self, HarnessError> {
         let hass = venv.join("bin/hass");
         if !is_executable(&hass) {
             return Err(HarnessError::VenvMissing { venv: venv.to_owned() });
@@ -257,7 +267,7 @@ impl HomeAssistant {
             .tempdir()
             .map_err(io_err("creating the Home Assistant config dir"))?;
         let port = free_port()?;
-        write_config(dir.path(), port, &mqtt)?;
+        write_config(dir.path(), port, &mqtt, extra_yaml)?;
 
         let agent = ureq::Agent::config_builder()
             // Only loopback is spoken to; an HTTP(S)_PROXY from the environment must not apply.
@@ -737,30 +747,9 @@ impl HomeAssistant {
 
     /// SIGTERM, wait up to `grace`, then SIGKILL; always reaps the process.
     fn stop(&self, grace: Duration) {
-        let Some(mut child) = lock(&self.child).take() else { return };
-        if let Ok(Some(_)) = child.try_wait() {
-            return;
+        if let Some(child) = lock(&self.child).take() {
+            crate::process::terminate(child, grace);
         }
-        // std has no SIGTERM; the `kill` utility sends it to our own (unreaped, so not
-        // reusable) PID. If it is missing, go straight to SIGKILL below.
-        let termed = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if termed {
-            let deadline = Instant::now() + grace;
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = child.try_wait() {
-                    return;
-                }
-                thread::sleep(Duration::from_millis(100));
-            }
-        }
-        // Errors here mean it is already gone; wait() reaps it either way.
-        let _ = child.kill();
-        let _ = child.wait();
     }
 }
 
@@ -808,9 +797,10 @@ fn free_port() -> Result<u16, HarnessError> {
 }
 
 /// `configuration.yaml`: loopback HTTP on `port`, fixed location (no detection over the
-/// network), logs at warning except MQTT at debug (discovery problems show up there).
-fn configuration_yaml(port: u16) -> String {
-    format!(
+/// network), logs at warning except MQTT at debug (discovery problems show up there), then
+/// `extra` as given.
+fn configuration_yaml(port: u16, extra: &str) -> String {
+    let mut yaml = format!(
         "homeassistant:
   name: roomsense-e2e
   latitude: 52.0
@@ -829,7 +819,9 @@ logger:
     homeassistant.components.mqtt: debug
     homeassistant.bootstrap: info
 "
-    )
+    );
+    yaml.push_str(extra);
+    yaml
 }
 
 /// `.storage/core.config_entries` with one MQTT entry in the oldest storage format
@@ -859,13 +851,18 @@ fn config_entries_json(mqtt: &MqttLogin) -> Value {
     })
 }
 
-fn write_config(dir: &Path, port: u16, mqtt: &MqttLogin) -> Result<(), HarnessError> {
+fn write_config(
+    dir: &Path,
+    port: u16,
+    mqtt: &MqttLogin,
+    extra_yaml: &str,
+) -> Result<(), HarnessError> {
     let write = |path: PathBuf, content: String| {
         File::create(&path)
             .and_then(|mut f| f.write_all(content.as_bytes()))
             .map_err(io_err(format!("writing {}", path.display())))
     };
-    write(dir.join("configuration.yaml"), configuration_yaml(port))?;
+    write(dir.join("configuration.yaml"), configuration_yaml(port, extra_yaml))?;
     let storage = dir.join(".storage");
     fs::create_dir_all(&storage).map_err(io_err(format!("creating {}", storage.display())))?;
     write(storage.join("core.config_entries"), config_entries_json(mqtt).to_string())
@@ -926,7 +923,8 @@ mod tests {
 
     #[test]
     fn configuration_binds_loopback_on_the_given_port() {
-        let yaml = configuration_yaml(18123);
+        let yaml = configuration_yaml(18123, "sensor:\n  - platform: mqtt_room\n");
+        assert!(yaml.ends_with("\nsensor:\n  - platform: mqtt_room\n"), "{yaml}");
         assert!(yaml.contains("server_host: 127.0.0.1\n"));
         assert!(yaml.contains("server_port: 18123\n"));
         assert!(yaml.contains("homeassistant.components.mqtt: debug"));
@@ -935,7 +933,8 @@ mod tests {
     #[test]
     fn write_config_lays_out_the_dir() {
         let dir = TempDir::new().expect("temp dir");
-        write_config(dir.path(), 8123, &MqttLogin::anonymous("127.0.0.1", 1883)).expect("write");
+        write_config(dir.path(), 8123, &MqttLogin::anonymous("127.0.0.1", 1883), "")
+            .expect("write");
         let stored =
             fs::read_to_string(dir.path().join(".storage/core.config_entries")).expect("read");
         let value: Value = serde_json::from_str(&stored).expect("json");

@@ -20,6 +20,8 @@ pub struct Mosquitto {
     dir: TempDir,
     users: Vec<(String, String)>,
     tls: bool,
+    /// A config written elsewhere (`roomsense broker init`); `None`: written here.
+    config: Option<PathBuf>,
 }
 
 /// Where Debian puts the broker; not on every user's PATH.
@@ -47,7 +49,8 @@ impl Mosquitto {
         let dir = TempDir::new().expect("temp dir for mosquitto should be creatable");
         let users: Vec<(String, String)> =
             users.iter().map(|(u, p)| ((*u).to_owned(), (*p).to_owned())).collect();
-        let mut broker = Self { port: free_port(), child: None, dir, users, tls: false };
+        let mut broker =
+            Self { port: free_port(), child: None, dir, users, tls: false, config: None };
         broker.write_config();
         broker.launch();
         broker
@@ -56,10 +59,35 @@ impl Mosquitto {
     /// A broker that speaks only TLS, with a CA and server certificate (for 127.0.0.1 and
     /// localhost) made by `openssl` for this run; [`Mosquitto::ca_file`] is the CA to trust.
     pub fn start_tls() -> Self {
+        Self::start_tls_with_users(&[])
+    }
+
+    /// A TLS-only broker (see [`Mosquitto::start_tls`]) that knows these users and refuses
+    /// anonymous clients when any are given.
+    pub fn start_tls_with_users(users: &[(&str, &str)]) -> Self {
         let dir = TempDir::new().expect("temp dir for mosquitto should be creatable");
         make_certificates(dir.path());
-        let mut broker = Self { port: free_port(), child: None, dir, users: Vec::new(), tls: true };
+        let users = users.iter().map(|(u, p)| ((*u).to_owned(), (*p).to_owned())).collect();
+        let mut broker =
+            Self { port: free_port(), child: None, dir, users, tls: true, config: None };
         broker.write_config();
+        broker.launch();
+        broker
+    }
+
+    /// A broker started with a config file as it is (e.g. the one `roomsense broker init`
+    /// wrote), waiting for `port`, the listener the test will use; its stderr is the log.
+    /// The files the config names must be readable by the user Mosquitto drops to.
+    pub fn start_with_config(config: &Path, port: u16) -> Self {
+        let dir = TempDir::new().expect("temp dir for mosquitto should be creatable");
+        let mut broker = Self {
+            port,
+            child: None,
+            dir,
+            users: Vec::new(),
+            tls: false,
+            config: Some(config.to_path_buf()),
+        };
         broker.launch();
         broker
     }
@@ -76,7 +104,8 @@ impl Mosquitto {
 
     /// Its log so far.
     pub fn log(&self) -> String {
-        fs::read_to_string(self.dir.path().join("mosquitto.log")).unwrap_or_default()
+        let read = |name: &str| fs::read_to_string(self.dir.path().join(name)).unwrap_or_default();
+        read("mosquitto.log") + &read("stderr.log")
     }
 
     /// Stops it cleanly (SIGTERM: persistence is written) and starts it again on the same port
@@ -129,12 +158,18 @@ impl Mosquitto {
     }
 
     fn launch(&mut self) {
+        let config = self.config.clone().unwrap_or_else(|| self.dir.path().join("mosquitto.conf"));
+        let stderr = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("stderr.log"))
+            .expect("the broker's stderr file should be creatable");
         let child = Command::new(binary())
             .arg("-c")
-            .arg(self.dir.path().join("mosquitto.conf"))
+            .arg(config)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start mosquitto ({e}): apt-get install mosquitto"));
         self.child = Some(child);
@@ -181,6 +216,20 @@ impl Mosquitto {
         assert!(status.success(), "mosquitto_pub to {topic} failed");
     }
 
+    /// A `mosquitto_pub -l` on `topic` (QoS 1): every line written is one message, sent at once.
+    /// Cheaper than a process per message when a test replays thousands.
+    pub fn line_publisher(&self, topic: &str) -> LinePublisher {
+        let child = Command::new("mosquitto_pub")
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-q", "1", "-l", "-t", topic])
+            .args(self.login_args())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("mosquitto_pub should run (apt-get install mosquitto-clients)");
+        LinePublisher { child: Some(child) }
+    }
+
     /// The retained payload of `topic`, if the broker holds one.
     pub fn retained(&self, topic: &str) -> Option<String> {
         let output = Command::new("mosquitto_sub")
@@ -206,11 +255,20 @@ impl Mosquitto {
 
     /// A `mosquitto_sub` on `topics` (QoS 1, `-v`), recording what it receives.
     pub fn subscribe(&self, topics: &[&str]) -> Subscriber {
+        self.subscribe_with(self.login_args(), topics)
+    }
+
+    /// A `mosquitto_sub` on `topics` logged in as `user` (plain MQTT on [`Mosquitto::port`]).
+    pub fn subscribe_as(&self, user: &str, password: &str, topics: &[&str]) -> Subscriber {
+        self.subscribe_with(vec!["-u".into(), user.into(), "-P".into(), password.into()], topics)
+    }
+
+    fn subscribe_with(&self, login: Vec<String>, topics: &[&str]) -> Subscriber {
         let file =
             tempfile::NamedTempFile::new().expect("subscriber output file should be creatable");
         let mut cmd = Command::new("mosquitto_sub");
         cmd.args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-q", "1", "-v"]);
-        cmd.args(self.login_args());
+        cmd.args(login);
         for t in topics {
             cmd.args(["-t", t]);
         }
@@ -296,6 +354,40 @@ fn make_certificates(dir: &Path) {
 impl Drop for Mosquitto {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// A running `mosquitto_pub -l`; dropping it closes its input, so it sends what it has and exits.
+#[derive(Debug)]
+pub struct LinePublisher {
+    child: Option<Child>,
+}
+
+impl LinePublisher {
+    /// Publishes `payload` (one line: no newline in it).
+    pub fn send(&mut self, payload: &str) {
+        use std::io::Write as _;
+        let stdin = self.child.as_mut().and_then(|c| c.stdin.as_mut()).expect("stdin is piped");
+        writeln!(stdin, "{payload}")
+            .and_then(|()| stdin.flush())
+            .expect("mosquitto_pub should take a line");
+    }
+}
+
+impl Drop for LinePublisher {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            drop(child.stdin.take());
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    return;
+                }
+                thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 

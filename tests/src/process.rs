@@ -48,3 +48,12 @@ pub fn terminate(mut child: Child, grace: Duration) {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// `roomsense demo --quiet` as node `node` against the broker on 127.0.0.1:`port`.
+pub fn demo(port: u16, node: &str) -> Child {
+    roomsense()
+        .args(["demo", "--quiet", "--node-id", node, "--broker", &format!("127.0.0.1:{port}")])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("roomsense demo should start")
+}

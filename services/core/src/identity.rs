@@ -16,6 +16,7 @@ pub struct Identity {
     client_prefix: String,
     topic_prefix: String,
     discovery_prefix: String,
+    availability: Option<Topic>,
 }
 
 impl Identity {
@@ -29,7 +30,17 @@ impl Identity {
             client_prefix: mqtt.client_id.clone().unwrap_or_else(|| node.id.clone()),
             topic_prefix: mqtt.topic_prefix.clone(),
             discovery_prefix: mqtt.discovery_prefix.clone(),
+            availability: None,
         }
+    }
+
+    /// The same service speaking its availability on `topic` instead of
+    /// `<prefix>/<node>/<service>/status`: the BLE service uses ESPresense's
+    /// `espresense/rooms/<room>/status` (same `online`/`offline` payloads), so one last will
+    /// serves both worlds. Set it before the link opens: the will is fixed at connect.
+    pub fn with_availability_topic(mut self, topic: Topic) -> Self {
+        self.availability = Some(topic);
+        self
     }
 
     /// The node id.
@@ -62,6 +73,23 @@ impl Identity {
         format!("{}-{}", self.client_prefix, self.service)
     }
 
+    /// The topic prefix (`roomsense` by default).
+    pub fn topic_prefix(&self) -> &str {
+        &self.topic_prefix
+    }
+
+    /// `<prefix>/<levels>`: topics about the house rather than one node (the locator's device
+    /// locations, its lease), published by whichever node speaks for the house.
+    pub fn house_topic(&self, levels: &str) -> Result<Topic, TopicError> {
+        Topic::new(format!("{}/{levels}", self.topic_prefix))
+    }
+
+    /// `<discovery>/device/<object_id>/config`: a device the house has once (the locator), not
+    /// a node's.
+    pub fn house_discovery_topic(&self, object_id: &str) -> Result<Topic, TopicError> {
+        Topic::new(format!("{}/device/{object_id}/config", self.discovery_prefix))
+    }
+
     /// `<prefix>/<node>/<levels>`: the node's own topics.
     pub fn node_topic(&self, levels: &str) -> Result<Topic, TopicError> {
         Topic::new(format!("{}/{}/{}", self.topic_prefix, self.node_id, levels))
@@ -78,6 +106,9 @@ impl Identity {
 
     /// Availability: `online`/`offline`, retained, the link's last will.
     pub fn availability_topic(&self) -> Topic {
+        if let Some(topic) = &self.availability {
+            return topic.clone();
+        }
         self.service_topic("status")
             .expect("node id and service are checked slugs, so should form a topic")
     }
@@ -143,6 +174,24 @@ mod tests {
     }
 
     #[test]
+    fn a_service_can_speak_its_availability_on_another_topic() {
+        let mqtt = MqttConfig::default();
+        let espresense = Topic::new("espresense/rooms/hallway/status").unwrap();
+        let b = Identity::new(&node(), &mqtt, "ble").with_availability_topic(espresense.clone());
+        assert_eq!(b.availability_topic(), espresense);
+        // Everything else stays the service's own.
+        assert_eq!(b.discovery_topic().as_str(), "homeassistant/device/hall_ble/config");
+        assert_eq!(b.client_id(), "hall-ble");
+        let d = crate::discovery::DeviceDiscovery::new(
+            &b,
+            crate::discovery::Device::of_node(&b, "test"),
+        );
+        let payload: serde_json::Value =
+            serde_json::from_slice(&d.payload(&Default::default())).unwrap();
+        assert_eq!(payload["availability_topic"], "espresense/rooms/hallway/status");
+    }
+
+    #[test]
     fn prefixes_come_from_the_mqtt_section() {
         let mqtt = MqttConfig {
             topic_prefix: "home/rs".into(),
@@ -154,5 +203,7 @@ mod tests {
         assert_eq!(n.availability_topic().as_str(), "home/rs/hall/status");
         assert_eq!(n.ha_status_topic().as_str(), "ha/status");
         assert_eq!(n.client_id(), "pi4-node");
+        assert_eq!(n.house_topic("devices/a").unwrap().as_str(), "home/rs/devices/a");
+        assert_eq!(n.house_discovery_topic("x").unwrap().as_str(), "ha/device/x/config");
     }
 }

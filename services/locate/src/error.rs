@@ -91,6 +91,19 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// `roomsense locate` was started on a house with no nodes: nothing could be located.
+    #[error(
+        "[locate] has no nodes: add a [locate.nodes.<room>] table per node (its ESPresense room \
+         slug, point = [x, y, z] in metres), or convert an ESPresense-companion config with \
+         `roomsense locate import-companion config.yaml`"
+    )]
+    EmptyHouse,
+    /// A topic could not be formed (a `[mqtt]` prefix that cannot be published to).
+    #[error(transparent)]
+    Topic(#[from] roomsense_core::topic::TopicError),
+    /// The MQTT link refused a must-deliver message (outbox full or not writable).
+    #[error(transparent)]
+    Link(#[from] roomsense_core::mqtt::LinkError),
     /// An estimator name that does not exist was asked for.
     #[error("unknown estimator {name:?}: use one of nearest_node, multilateration, room_filter")]
     UnknownEstimator {

@@ -7,7 +7,11 @@
 //! every device's readings and one [`Estimator`] per device (nearest node, multilateration, or
 //! the room filter), takes messages with the time they arrived and returns [`DeviceLocation`]s.
 //! [`BeaconLog`] turns node-to-node beacons into [`CalibrationProposal`]s; [`Lease`] decides
-//! which of several locators publishes. [`replay`] runs a capture offline.
+//! which of several locators publishes. [`replay`] runs a capture offline. [`LocateService`]
+//! is the `roomsense locate` service: it reads `espresense/devices/+/+`, publishes each
+//! device's room on `<prefix>/devices/<id>` (attributes on `.../attributes`) while it holds the
+//! lease on `<prefix>/locate/lease`, and announces a device tracker and a room sensor per device
+//! on Home Assistant's "roomsense locator" device.
 //!
 //! Layout:
 //! - `config`: the `[locate]` section, defaults, `validate` with every problem's key path
@@ -19,17 +23,21 @@
 //!   `motion`, the Kalman filter), `room_filter` (the hidden-Markov room decision)
 //! - `domain/locator`: per-device state, `not_home`, counters
 //! - `domain/calibration`, `domain/lease`: proposals from node beacons; the multi-locator lease
-//! - `sources/sim`: a simulated grid house and walkers (tests, benches, the demo)
+//! - `sources/sim`: a simulated grid house and walkers (tests, benches); `sources`: the demo's
+//!   house ([`demo_house`])
 //! - `replay`: the offline replay of `mosquitto_sub -v -F %j` captures
-//!
-//! Not here yet: the MQTT service shell, topics and Home Assistant discovery (they need
-//! roomsense-core).
+//! - `publish/topics`, `publish/payloads`, `publish/entities`: what goes on the wire and to
+//!   Home Assistant; `publish/requests`: the calibration API; `publish`: the `Publisher` that
+//!   decides, without I/O, what to send when
+//! - `service`: [`LocateService`], the async shell (the only module that awaits)
 
 mod companion;
 mod config;
 mod domain;
 mod error;
+mod publish;
 mod replay;
+mod service;
 mod sources;
 
 pub use companion::import_companion;
@@ -45,4 +53,6 @@ pub use domain::locator::{Counters, DeviceLocation, Handled, Locator, Place};
 pub use domain::message::{Message, Rejection, Report, decode};
 pub use error::{ConfigProblem, ConfigProblems, Error, Result};
 pub use replay::{EstimateLine, ReplayStats, format_tst, parse_tst, replay, replay_files};
+pub use service::{LocateService, LocateSettings};
+pub use sources::demo_house;
 pub use sources::sim::{SimWalker, grid_house};

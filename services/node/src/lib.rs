@@ -1,11 +1,10 @@
 //! roomsense-node: the node service. It publishes the node's own entities (version, uptime, CPU
-//! temperature and load, memory, free disk, a restart button, and an environment sensor where
-//! the node has one) on the node's Home Assistant device, and answers the management API
+//! temperature and load, memory, free disk, a restart button) on the node's Home Assistant
+//! device (environment sensors are the GPIO service's), and answers the management API
 //! (`<prefix>/<node>/request/<cmd>` → `.../response/<cmd>`, Zigbee2MQTT's envelope).
 //!
 //! Layout:
-//! - `sources`: [`SystemSource`] ([`LinuxSystem`], [`SimSystem`]) and [`EnvironmentSource`]
-//!   ([`SimEnvironment`]; the BME280 arrives with the GPIO service);
+//! - `sources`: [`SystemSource`] ([`LinuxSystem`], [`SimSystem`]);
 //! - `domain`: the API commands, pure;
 //! - `publish`: topics and entities;
 //! - `service`: [`NodeService`], the async shell.
@@ -16,10 +15,7 @@ mod service;
 mod sources;
 
 pub use service::{NodeService, NodeSettings};
-pub use sources::{
-    EnvironmentReading, EnvironmentSource, LinuxSystem, SimEnvironment, SimSystem, SystemReading,
-    SystemSource,
-};
+pub use sources::{LinuxSystem, SimSystem, SystemReading, SystemSource};
 
 /// Why the node service stopped on its own.
 #[derive(Debug, thiserror::Error)]

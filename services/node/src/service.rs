@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 use crate::Error;
 use crate::domain::requests::{self, Action, Snapshot};
 use crate::publish::{Topics, discovery};
-use crate::sources::{EnvironmentSource, SystemSource};
+use crate::sources::SystemSource;
 
 /// What the node service is told by the binary.
 #[derive(Debug, Clone)]
@@ -31,7 +31,6 @@ pub struct NodeService {
     ctx: Context,
     settings: NodeSettings,
     system: Box<dyn SystemSource>,
-    environment: Option<Box<dyn EnvironmentSource>>,
 }
 
 impl std::fmt::Debug for NodeService {
@@ -44,15 +43,9 @@ impl std::fmt::Debug for NodeService {
 const REQUEST_QUEUE: usize = 32;
 
 impl NodeService {
-    /// A node service on `ctx`'s link, reading `system` and, when the node has one, an
-    /// environment sensor. Does nothing until run.
-    pub fn new(
-        ctx: Context,
-        settings: NodeSettings,
-        system: Box<dyn SystemSource>,
-        environment: Option<Box<dyn EnvironmentSource>>,
-    ) -> Self {
-        Self { ctx, settings, system, environment }
+    /// A node service on `ctx`'s link, reading `system`. Does nothing until run.
+    pub fn new(ctx: Context, settings: NodeSettings, system: Box<dyn SystemSource>) -> Self {
+        Self { ctx, settings, system }
     }
 
     fn publish_readings(&mut self, topics: &Topics, elapsed: Duration) {
@@ -68,19 +61,6 @@ impl NodeService {
         ] {
             if let Some(v) = value {
                 link.publish_state(topic, format!("{v:.digits$}"), true);
-            }
-        }
-        if let Some(env) = self.environment.as_mut() {
-            let e = env.read(elapsed.as_secs_f64());
-            let sensor = env.name().to_owned();
-            for (quantity, value, digits) in [
-                ("temperature", e.temperature_c, 2),
-                ("humidity", e.humidity_pct, 1),
-                ("pressure", e.pressure_hpa, 1),
-            ] {
-                if let Some(topic) = topics.environment(&sensor, quantity) {
-                    link.publish_state(&topic, format!("{value:.digits$}"), true);
-                }
             }
         }
     }
@@ -110,14 +90,7 @@ impl Service for NodeService {
         let identity = self.ctx.link.identity().clone();
         let topics = Topics::new(&identity);
         let first = self.system.read();
-        let env_name = self.environment.as_ref().map(|e| e.name().to_owned());
-        self.ctx.link.announce(&discovery(
-            &identity,
-            &topics,
-            &self.settings.model,
-            &first,
-            env_name.as_deref(),
-        ));
+        self.ctx.link.announce(&discovery(&identity, &topics, &self.settings.model, &first));
         let mut requests = self.ctx.link.subscribe(&topics.requests, REQUEST_QUEUE);
         let mut restart = self.ctx.link.subscribe(topics.restart.as_str(), 4);
         let mut ticker = tokio::time::interval(self.settings.report_interval);

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use roomsense_core::config::{MqttConfig, NodeConfig};
 use roomsense_core::mqtt::Observer;
+use roomsense_gpio::GpioConfig;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::RoomsenseConfig;
@@ -58,11 +59,25 @@ pub(crate) async fn run(args: DemoArgs, shutdown: CancellationToken) -> anyhow::
         password: args.password.clone(),
         ..MqttConfig::default()
     };
-    let config = RoomsenseConfig { node, mqtt };
+    let (rooms, _) = roomsense_rooms::RoomsConfig::from_toml(
+        "demo rooms",
+        &roomsense_rooms::SimHouse::new(&args.node_id).config(),
+    )?;
+    // No house is configured in the demo: the locator runs on the built-in one, whose
+    // `living_room` node is the demo node's room.
+    let config = RoomsenseConfig {
+        node,
+        mqtt,
+        locate: roomsense_locate::demo_house(),
+        broker: Default::default(),
+        rooms,
+        gpio: demo_gpio(),
+        ble: roomsense_ble::BleConfig::demo(),
+        vision: roomsense_vision::VisionConfig::demo(),
+    };
     // The demo's settings pass the same checks as a user's file.
     let mut problems = roomsense_core::config::Problems::default();
-    config.node.validate(&mut problems);
-    config.mqtt.validate(&mut problems);
+    config.validate(&mut problems);
     if !problems.is_empty() {
         let text: Vec<String> = problems.into_vec().iter().map(ToString::to_string).collect();
         anyhow::bail!("invalid demo arguments: {}", text.join("; "));
@@ -73,13 +88,16 @@ pub(crate) async fn run(args: DemoArgs, shutdown: CancellationToken) -> anyhow::
     let login = args.username.clone().map(|u| (u, args.password.clone().unwrap_or_default()));
     let prefix = &config.mqtt.topic_prefix;
     let own = format!("{prefix}/{}/#", config.node.id);
+    let occupancy = format!("{prefix}/rooms/+/occupancy");
+    let count = format!("{prefix}/rooms/+/count");
     let discovery = format!("{}/device/#", config.mqtt.discovery_prefix);
+    let located = format!("{prefix}/devices/#");
     let (observer, mut messages) = Observer::new(
         &format!("{}-demo-view", config.node.id),
         &host,
         port,
         login,
-        &[&own, &discovery],
+        &[&own, &occupancy, &count, &located, &discovery, "espresense/#"],
         1024,
     );
     let view_task = tokio::spawn(observer.run(view_stop.clone()));
@@ -105,12 +123,54 @@ pub(crate) async fn run(args: DemoArgs, shutdown: CancellationToken) -> anyhow::
         }
     });
 
-    let result =
-        services::run(config, services::SERVICES, Hardware::Simulated, shutdown, |_| {}).await;
+    let result = services::run(
+        config,
+        services::SERVICES,
+        Hardware::Simulated,
+        Default::default(),
+        shutdown,
+        |_| {},
+    )
+    .await;
     view_stop.cancel();
     let _ = view_task.await;
     view.abort();
     result
+}
+
+/// What the demo node has on its (simulated) header: the common parts of `hardware/wiring/`.
+fn demo_gpio() -> GpioConfig {
+    let text = r#"
+board = "rpi-4b"
+
+[[relay]]
+name = "fan"
+pin = 11
+
+[[led]]
+name = "lamp"
+pin = 12
+
+[[buzzer]]
+name = "chime"
+pin = 33
+
+[[input]]
+name = "motion"
+pin = 16
+hold_s = 10
+
+[[input]]
+name = "door"
+pin = 18
+device_class = "door"
+pull = "up"
+
+[[bme280]]
+name = "environment"
+interval_s = 5
+"#;
+    toml::from_str(text).expect("the demo's [gpio] section should parse (tested)")
 }
 
 fn split_host_port(broker: &str) -> anyhow::Result<(String, u16)> {
@@ -141,7 +201,7 @@ fn print_banner(config: &RoomsenseConfig, embedded: bool) {
         if embedded { " (embedded; pass --broker HOST:PORT to use yours)" } else { "" }
     );
     println!(
-        "watch:  mosquitto_sub -h {host} -p {port}{login} -v -t 'roomsense/#' -t 'homeassistant/#'"
+        "watch:  mosquitto_sub -h {host} -p {port}{login} -v -t 'roomsense/#' -t 'espresense/#' -t 'homeassistant/#'"
     );
     println!(
         "Home Assistant: add the MQTT integration with broker {host}, port {port}; the device `roomsense demo` appears"
@@ -152,6 +212,14 @@ fn print_banner(config: &RoomsenseConfig, embedded: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_demos_gpio_parts_fit_its_board() {
+        let mut problems = roomsense_core::config::Problems::default();
+        let plan = demo_gpio().plan(&mut problems);
+        assert!(problems.is_empty(), "{:?}", problems.into_vec());
+        assert_eq!(plan.unwrap().inputs.len(), 2);
+    }
 
     #[test]
     fn broker_addresses_need_a_host_and_a_real_port() {

@@ -2,8 +2,10 @@
 //! the hardware, and runs services from the table in `services`. Nothing else lives here.
 
 mod broker;
+mod broker_init;
 mod config;
 mod demo;
+mod doctor;
 mod live_view;
 mod provision;
 mod services;
@@ -12,10 +14,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use roomsense_core::Service as _;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::RoomsenseConfig;
-use crate::services::Hardware;
+use crate::services::{Hardware, Inputs};
 
 /// roomsense: room presence from BLE, camera, microphone and sensors, over MQTT to Home Assistant.
 #[derive(Debug, Parser)]
@@ -32,6 +35,16 @@ struct Cli {
 enum Command {
     /// Run the node service: the node's health entities and the management API.
     Node,
+    /// Run the locator: each tracked device's room, from every node's ESPresense reports.
+    Locate(LocateArgs),
+    /// Run the rooms service: per-room occupancy from every signal, and local automations.
+    Rooms,
+    /// Run the GPIO service: relays, PWM LEDs, buzzers, PIR and door inputs, BME280 sensors.
+    Gpio,
+    /// Run the BLE presence node (ESPresense-compatible) on BlueZ, or on a recorded trace.
+    Ble(BleArgs),
+    /// Run the vision service (people per camera and zone); `vision detect IMAGE...` looks at photos.
+    Vision(VisionArgs),
     /// Run every service on simulated hardware against an embedded broker: try it with nothing set up.
     Demo(demo::DemoArgs),
     /// Check a config file and exit: 0 when it is valid, 2 with every problem listed when not.
@@ -39,8 +52,105 @@ enum Command {
         /// The file to check (default: --config).
         file: Option<PathBuf>,
     },
+    /// Set up the bundled Mosquitto.
+    #[command(subcommand)]
+    Broker(BrokerCommand),
+    /// Check a broker the way an attacker would, and this board the way the broker needs it;
+    /// exit 1 when something is unsafe, 2 when something is broken.
+    Doctor(doctor::DoctorArgs),
     /// First boot of the image: merge the SD card's roomsense.toml into the config, write Wi-Fi.
     Provision(provision::ProvisionArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum BrokerCommand {
+    /// Make the logins, ACL, TLS certificate and mosquitto.conf from the config; safe to run
+    /// again, keeps your edits unless --force.
+    Init(broker_init::InitArgs),
+}
+
+/// `roomsense locate [replay|import-companion]`.
+#[derive(Debug, clap::Args)]
+struct LocateArgs {
+    #[command(subcommand)]
+    action: Option<LocateAction>,
+}
+
+#[derive(Debug, Subcommand)]
+enum LocateAction {
+    /// Replay a capture offline through the locator (deterministic, no broker); the house is
+    /// the [locate] section of --config.
+    Replay {
+        /// What `mosquitto_sub -v -F %j -t 'espresense/#'` wrote.
+        #[arg(long, value_name = "CAPTURE")]
+        input: PathBuf,
+        /// Where to write one JSON line per estimate (`ts_ms,id,room,floor,x,y,z,confidence`).
+        #[arg(long, value_name = "ESTIMATES.jsonl")]
+        out: PathBuf,
+        /// nearest_node, multilateration or room_filter (default: the config's).
+        #[arg(long, value_name = "NAME")]
+        estimator: Option<String>,
+    },
+    /// Convert an ESPresense-companion config.yaml into a [locate] section, printed as TOML.
+    ImportCompanion {
+        /// The companion's config.yaml.
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+struct BleArgs {
+    /// Replay this JSONL trace instead of scanning with BlueZ (same config, broker and output).
+    #[arg(long, value_name = "FILE")]
+    replay: Option<PathBuf>,
+    /// Replay speed: N times as recorded, or `max` (as fast as the pipeline goes, the trace's
+    /// timestamps as the clock).
+    #[arg(long, value_name = "N|max", requires = "replay", default_value = "1")]
+    speed: roomsense_ble::Speed,
+    #[command(subcommand)]
+    command: Option<BleCommand>,
+}
+
+#[derive(Debug, Subcommand)]
+enum BleCommand {
+    /// Write every advertisement BlueZ reports to FILE (the trace format) until stopped.
+    Record {
+        /// The trace file to write.
+        file: PathBuf,
+    },
+}
+
+/// What `roomsense ble` says when the binary cannot scan.
+#[cfg(not(feature = "bluez"))]
+pub(crate) fn no_bluez() -> anyhow::Error {
+    anyhow::anyhow!(
+        "this roomsense was built without BlueZ support (cargo feature `bluez`); \
+         rebuild with `--features bluez`, or replay a trace with `roomsense ble --replay FILE`"
+    )
+}
+
+#[derive(Debug, clap::Args)]
+struct VisionArgs {
+    #[command(subcommand)]
+    command: Option<VisionCommand>,
+}
+
+#[derive(Debug, Subcommand)]
+enum VisionCommand {
+    /// Print the people in each image (JPEG, PNG) as JSON, one object per line:
+    /// {"image","persons":[{"score","box":[xmin,ymin,xmax,ymax]}],"ms"}, box normalised 0..1.
+    Detect {
+        /// The images.
+        #[arg(required = true)]
+        images: Vec<PathBuf>,
+        /// The folder holding vision.manifest.toml (default: as `[vision] models_dir`).
+        #[arg(long)]
+        models_dir: Option<PathBuf>,
+        /// Keep people scoring at least this (default: the manifest's).
+        #[arg(long)]
+        threshold: Option<f32>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -51,7 +161,32 @@ fn main() -> ExitCode {
     init_tracing(default_level);
     match cli.command {
         Command::CheckConfig { file } => check_config(&file.unwrap_or(cli.config)),
-        Command::Node => serve(&cli.config, &[roomsense_core::NODE_SERVICE]),
+        Command::Node => serve(&cli.config, &[roomsense_core::NODE_SERVICE], Inputs::default()),
+        Command::Locate(LocateArgs { action: None }) => {
+            serve(&cli.config, &[roomsense_locate::LocateService::NAME], Inputs::default())
+        }
+        Command::Locate(LocateArgs { action: Some(action) }) => locate_offline(&cli.config, action),
+        Command::Rooms => serve(&cli.config, &[services::ROOMS], Inputs::default()),
+        Command::Gpio => {
+            serve(&cli.config, &[roomsense_gpio::GpioService::NAME], Inputs::default())
+        }
+        Command::Ble(BleArgs { command: Some(BleCommand::Record { file }), .. }) => {
+            record(&cli.config, file)
+        }
+        Command::Ble(args) => {
+            let inputs = Inputs { ble_replay: args.replay.map(|path| (path, args.speed)) };
+            serve(
+                &cli.config,
+                &[<roomsense_ble::BleService as roomsense_core::Service>::NAME],
+                inputs,
+            )
+        }
+        Command::Vision(VisionArgs {
+            command: Some(VisionCommand::Detect { images, models_dir, threshold }),
+        }) => detect(&images, models_dir, threshold),
+        Command::Vision(VisionArgs { command: None }) => {
+            serve(&cli.config, &[services::VISION], Inputs::default())
+        }
         Command::Demo(args) => block_on(|shutdown| demo::run(args, shutdown)),
         Command::Provision(args) => match provision::run(&args) {
             Ok(()) => ExitCode::SUCCESS,
@@ -60,6 +195,27 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Command::Broker(BrokerCommand::Init(args)) => match RoomsenseConfig::load(&cli.config) {
+            Ok(config) => broker_init::run(&config, &args),
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            }
+        },
+        Command::Doctor(args) => {
+            let config = if cli.config.exists() {
+                match RoomsenseConfig::load(&cli.config) {
+                    Ok(c) => Some(c),
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return ExitCode::from(2);
+                    }
+                }
+            } else {
+                None
+            };
+            doctor::run(config.as_ref(), &args)
+        }
     }
 }
 
@@ -76,7 +232,81 @@ fn check_config(path: &std::path::Path) -> ExitCode {
     }
 }
 
-fn serve(path: &std::path::Path, names: &'static [&'static str]) -> ExitCode {
+/// `roomsense locate replay` and `import-companion`: files in, files out, no broker.
+fn locate_offline(config: &std::path::Path, action: LocateAction) -> ExitCode {
+    let result = match action {
+        LocateAction::Replay { input, out, estimator } => estimator
+            .map(|name| roomsense_locate::EstimatorKind::from_name(&name))
+            .transpose()
+            .and_then(|kind| roomsense_locate::replay_files(config, &input, &out, kind))
+            .map(|stats| {
+                let rejected: u64 = stats.counters.rejected.iter().sum();
+                eprintln!(
+                    "{} lines ({} unreadable), {} estimates written to {}, {} messages rejected",
+                    stats.lines,
+                    stats.bad_lines,
+                    stats.estimates,
+                    out.display(),
+                    rejected
+                );
+            }),
+        LocateAction::ImportCompanion { file } => std::fs::read_to_string(&file)
+            .map_err(|source| roomsense_locate::Error::Io { file: file.clone(), source })
+            .and_then(|yaml| roomsense_locate::import_companion(&yaml, &file))
+            .map(|toml| print!("{toml}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `roomsense vision detect`: exit 0 when every image was looked at, 1 when one was refused,
+/// 2 when the model was.
+fn detect(images: &[PathBuf], models_dir: Option<PathBuf>, threshold: Option<f32>) -> ExitCode {
+    let dir = models_dir.unwrap_or_else(roomsense_vision::default_models_dir);
+    let detector = match roomsense_vision::PersonDetector::load(&dir, "person") {
+        Ok(d) => d.with_thresholds(threshold, None),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut refused = 0;
+    for image in images {
+        let report = roomsense_vision::detect_file(&detector, image);
+        refused += usize::from(report.error.is_some());
+        println!("{}", serde_json::to_string(&report).expect("a report should serialise"));
+    }
+    if refused == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
+fn serve(path: &std::path::Path, names: &'static [&'static str], inputs: Inputs) -> ExitCode {
+    let config = match RoomsenseConfig::load(path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if names.contains(&services::VISION) && config.vision.cameras.is_empty() {
+        eprintln!("error: {}: no cameras: add a [[vision.cameras]] table", path.display());
+        return ExitCode::from(2);
+    }
+    block_on(move |shutdown| async move {
+        let watchdog_stop = shutdown.clone();
+        services::run(config, names, Hardware::Real, inputs, shutdown, move |health| {
+            tokio::spawn(roomsense_core::runtime::feed_watchdog(health, watchdog_stop));
+        })
+        .await
+    })
+}
+
+/// `roomsense ble record FILE`.
+fn record(path: &std::path::Path, file: PathBuf) -> ExitCode {
     let config = match RoomsenseConfig::load(path) {
         Ok(c) => c,
         Err(e) => {
@@ -85,11 +315,18 @@ fn serve(path: &std::path::Path, names: &'static [&'static str]) -> ExitCode {
         }
     };
     block_on(move |shutdown| async move {
-        let watchdog_stop = shutdown.clone();
-        services::run(config, names, Hardware::Real, shutdown, move |health| {
-            tokio::spawn(roomsense_core::runtime::feed_watchdog(health, watchdog_stop));
-        })
-        .await
+        let ble = config.valid_ble()?;
+        #[cfg(feature = "bluez")]
+        {
+            let n = roomsense_ble::record(&ble, &file, shutdown).await?;
+            eprintln!("{}: {n} advertisements", file.display());
+            Ok(())
+        }
+        #[cfg(not(feature = "bluez"))]
+        {
+            let _ = (ble, file, shutdown);
+            Err(no_bluez())
+        }
     })
 }
 

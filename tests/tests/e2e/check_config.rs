@@ -27,6 +27,17 @@ fn assert_refused(text: &str, expected: &[&str]) {
 const NODE: &str = "[node]\nid = \"hall\"\nroom = \"hallway\"\n";
 
 #[test]
+fn a_gpio_part_on_a_pin_the_board_cannot_give_is_refused_with_the_free_pins() {
+    assert_refused(
+        &format!("{NODE}[gpio]\nboard = \"rpi-4b\"\n[[gpio.led]]\nname = \"lamp\"\npin = 11\n"),
+        &[
+            "roomsense.toml:8: gpio.led[0].pin: pin 11 (GPIO17) has no hardware PWM",
+            "free PWM pins: 12 (GPIO18), 32 (GPIO12), 33 (GPIO13), 35 (GPIO19)",
+        ],
+    );
+}
+
+#[test]
 fn a_valid_file_passes() {
     let (code, stderr) = check(NODE);
     assert_eq!(code, 0, "{stderr}");
@@ -59,7 +70,7 @@ fn every_kind_of_bad_file_is_refused_with_line_key_and_what_is_allowed() {
     );
     assert_refused(
         &format!("{NODE}[camera]\nx = 1\n"),
-        &[":4", "camera", "unknown key", "node or mqtt"],
+        &[":4", "camera", "unknown key", "allowed: node, mqtt"],
     );
 }
 

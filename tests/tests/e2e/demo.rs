@@ -1,29 +1,13 @@
-use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use roomsense_tests::mosquitto::Mosquitto;
-use roomsense_tests::process::{roomsense, signal, terminate};
-
-fn demo(broker: &Mosquitto, node: &str) -> Child {
-    roomsense()
-        .args([
-            "demo",
-            "--quiet",
-            "--node-id",
-            node,
-            "--broker",
-            &format!("127.0.0.1:{}", broker.port()),
-        ])
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("roomsense demo should start")
-}
+use roomsense_tests::process::{demo, signal, terminate};
 
 #[test]
 fn the_demo_comes_online_announces_its_device_and_says_offline_when_stopped() {
     let broker = Mosquitto::start();
     let sub = broker.subscribe(&["roomsense/#", "homeassistant/device/#"]);
-    let child = demo(&broker, "d1");
+    let child = demo(broker.port(), "d1");
     sub.wait_for("online", Duration::from_secs(20), |t, p| {
         t == "roomsense/d1/status" && p == "online"
     });
@@ -34,21 +18,26 @@ fn the_demo_comes_online_announces_its_device_and_says_offline_when_stopped() {
         serde_json::from_str(&discovery).expect("discovery should be JSON");
     assert_eq!(discovery["device"]["identifiers"][0], "roomsense_d1");
     assert_eq!(discovery["availability_topic"], "roomsense/d1/status");
-    for key in [
-        "uptime",
-        "version",
-        "restart",
-        "environment_temperature",
-        "environment_humidity",
-        "environment_pressure",
-    ] {
+    for key in ["uptime", "version", "restart"] {
         assert!(
             discovery["components"].get(format!("roomsense_d1_{key}")).is_some(),
             "no {key} in {discovery}"
         );
     }
+    // The environment sensor is the GPIO service's simulated BME280, on the same device.
+    let (_, gpio) = sub.wait_for("gpio discovery", Duration::from_secs(10), |t, _| {
+        t == "homeassistant/device/d1_gpio/config"
+    });
+    let gpio: serde_json::Value = serde_json::from_str(&gpio).expect("discovery should be JSON");
+    assert_eq!(gpio["device"]["identifiers"][0], "roomsense_d1");
+    for key in ["environment_temperature", "environment_humidity", "environment_pressure"] {
+        assert!(
+            gpio["components"].get(format!("roomsense_d1_gpio_{key}")).is_some(),
+            "no {key} in {gpio}"
+        );
+    }
     sub.wait_for("a temperature", Duration::from_secs(10), |t, p| {
-        t == "roomsense/d1/environment/temperature"
+        t == "roomsense/d1/gpio/environment/temperature"
             && p.parse::<f64>().is_ok_and(|v| (15.0..27.0).contains(&v))
     });
     terminate(child, Duration::from_secs(10));
@@ -59,7 +48,7 @@ fn the_demo_comes_online_announces_its_device_and_says_offline_when_stopped() {
 fn a_killed_demo_is_reported_offline_by_its_last_will() {
     let broker = Mosquitto::start();
     let sub = broker.subscribe(&["roomsense/d2/status"]);
-    let mut child = demo(&broker, "d2");
+    let mut child = demo(broker.port(), "d2");
     sub.wait_for("online", Duration::from_secs(20), |_, p| p == "online");
     signal(&child, rustix::process::Signal::KILL);
     let _ = child.wait();
@@ -71,7 +60,7 @@ fn a_killed_demo_is_reported_offline_by_its_last_will() {
 fn the_management_api_answers_and_refuses_malformed_requests_without_acting_on_them() {
     let broker = Mosquitto::start();
     let sub = broker.subscribe(&["roomsense/d3/#"]);
-    let child = demo(&broker, "d3");
+    let child = demo(broker.port(), "d3");
     sub.wait_for("online", Duration::from_secs(20), |t, p| {
         t == "roomsense/d3/status" && p == "online"
     });
@@ -85,7 +74,10 @@ fn the_management_api_answers_and_refuses_malformed_requests_without_acting_on_t
     let info: serde_json::Value = serde_json::from_str(&info).unwrap();
     assert_eq!(info["status"], "ok");
     assert_eq!(info["data"]["node"], "d3");
-    assert_eq!(info["data"]["services"], serde_json::json!(["node"]));
+    let services = info["data"]["services"].as_array().unwrap();
+    for name in ["node", "ble", "gpio", "locate", "rooms", "vision"] {
+        assert!(services.contains(&name.into()), "{name} should run in the demo: {services:?}");
+    }
     assert!(info["data"]["config"]["mqtt"].get("password").is_none());
 
     broker.publish("roomsense/d3/request/health", "", false);

@@ -10,7 +10,7 @@ mod node;
 mod problems;
 
 pub use file::{ConfigError, ConfigFile, LocatedProblem};
-pub use mqtt::MqttConfig;
+pub use mqtt::{MqttConfig, credentials_file};
 pub use node::NodeConfig;
 pub use problems::{Problem, Problems};
 
@@ -143,6 +143,29 @@ mod tests {
             parse(&format!("{GOOD}[mqtt]\npassword_file = \"/nonexistent/pw\"\n")).unwrap_err();
         let keys: Vec<_> = err.problems().iter().map(|p| p.problem.key.as_str()).collect();
         assert_eq!(keys, ["mqtt.username", "mqtt.password_file"]);
+    }
+
+    #[test]
+    fn credentials_dir_gives_each_service_its_own_login() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(credentials_file(dir.path(), "ble"), "s3cret\n").unwrap();
+        let root =
+            parse(&format!("{GOOD}[mqtt]\ncredentials_dir = \"{}\"\n", dir.path().display()))
+                .unwrap();
+        let login = root.mqtt.login("hall-ble", "ble").unwrap();
+        assert_eq!(login, Some(("hall-ble".to_owned(), "s3cret".to_owned())));
+        let missing = root.mqtt.login("hall-gpio", "gpio").unwrap_err();
+        assert!(missing.contains("gpio.password"), "{missing}");
+    }
+
+    #[test]
+    fn credentials_dir_and_a_username_together_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = only_problem(&format!(
+            "{GOOD}[mqtt]\ncredentials_dir = \"{}\"\nusername = \"u\"\npassword = \"p\"\n",
+            dir.path().display()
+        ));
+        assert_eq!(p.problem.key, "mqtt.credentials_dir");
     }
 
     #[test]

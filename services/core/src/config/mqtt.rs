@@ -25,6 +25,10 @@ pub struct MqttConfig {
     pub password: Option<String>,
     /// A file whose first line is the password (kept out of the config, mode 0600).
     pub password_file: Option<PathBuf>,
+    /// One login per service, as `roomsense broker init` writes them: each service logs in as
+    /// its client id (`<client_id>-<service>`) with the password in `<dir>/<service>.password`.
+    /// Instead of `username` and `password`/`password_file`. Default: none.
+    pub credentials_dir: Option<PathBuf>,
     /// Client id prefix; each service connects as `<client_id>-<service>`. Default: the node id.
     pub client_id: Option<String>,
     /// Home Assistant's discovery prefix. Default `homeassistant`.
@@ -48,6 +52,7 @@ impl Default for MqttConfig {
             username: None,
             password: None,
             password_file: None,
+            credentials_dir: None,
             client_id: None,
             discovery_prefix: "homeassistant".into(),
             topic_prefix: "roomsense".into(),
@@ -107,6 +112,24 @@ impl MqttConfig {
                     .allowed("a readable file whose first line is the password"),
             );
         }
+        if let Some(dir) = &self.credentials_dir {
+            if self.username.is_some() || self.password.is_some() || self.password_file.is_some() {
+                problems.push(
+                    Problem::new(
+                        "mqtt.credentials_dir",
+                        "is set together with a username or password",
+                    )
+                    .allowed("either `credentials_dir` or `username` with a password"),
+                );
+            }
+            problems.check(dir.is_dir(), || {
+                Problem::new(
+                    "mqtt.credentials_dir",
+                    format!("{} is not a directory", dir.display()),
+                )
+                .allowed("the directory `roomsense broker init` wrote, e.g. /etc/roomsense/mqtt")
+            });
+        }
         match (&self.ca_file, self.tls) {
             (Some(file), true) => {
                 if let Err(why) = check_ca_file(file) {
@@ -131,6 +154,23 @@ impl MqttConfig {
         }
     }
 
+    /// The login of `client_id` (the service `service`): from `credentials_dir` when set, else
+    /// `username` with `password` or `password_file`; `None` for anonymous.
+    pub fn login(
+        &self,
+        client_id: &str,
+        service: &str,
+    ) -> Result<Option<(String, String)>, String> {
+        if let Some(dir) = &self.credentials_dir {
+            let password = read_password_file(&credentials_file(dir, service))?;
+            return Ok(Some((client_id.to_owned(), password)));
+        }
+        match &self.username {
+            Some(user) => Ok(Some((user.clone(), self.resolve_password()?.unwrap_or_default()))),
+            None => Ok(None),
+        }
+    }
+
     /// The password to log in with, from `password` or `password_file`.
     pub fn resolve_password(&self) -> Result<Option<String>, String> {
         match (&self.password, &self.password_file) {
@@ -139,6 +179,11 @@ impl MqttConfig {
             (None, None) => Ok(None),
         }
     }
+}
+
+/// Where `credentials_dir` keeps the password of `service` (or of `homeassistant`, `bridge`).
+pub fn credentials_file(dir: &Path, service: &str) -> PathBuf {
+    dir.join(format!("{service}.password"))
 }
 
 fn read_password_file(file: &Path) -> Result<String, String> {

@@ -65,6 +65,25 @@ impl DeviceDiscovery {
         }
     }
 
+    /// A message for a device the house has once, whichever node speaks for it (the locator):
+    /// published on `<discovery>/device/<object_id>/config`, unique ids `<object_id>_<key>`, so
+    /// they stay the same when another node takes over; availability is the speaking service's.
+    /// Publish it with [`crate::mqtt::Link::publish_state`] (retained): [`crate::mqtt::Link::announce`]
+    /// is for the service's own message.
+    pub fn for_house(
+        identity: &Identity,
+        object_id: &str,
+        device: Device,
+    ) -> Result<Self, crate::topic::TopicError> {
+        Ok(Self {
+            topic: identity.house_discovery_topic(object_id)?,
+            availability_topic: identity.availability_topic(),
+            unique_prefix: object_id.to_owned(),
+            device,
+            components: BTreeMap::new(),
+        })
+    }
+
     /// Adds (or replaces, by key) a component.
     pub fn add(&mut self, component: Component) -> &mut Self {
         self.components.insert(self.unique_id(component.key()), component);

@@ -109,6 +109,25 @@ mod tests {
     }
 
     #[test]
+    fn a_house_device_keeps_its_ids_whichever_node_speaks_for_it() {
+        let device = Device {
+            identifiers: vec!["roomsense_locator".into()],
+            name: "roomsense locator".into(),
+            manufacturer: "roomsense".into(),
+            model: "locate".into(),
+            sw_version: "0".into(),
+            suggested_area: None,
+        };
+        let id = identity("locate");
+        let mut d = DeviceDiscovery::for_house(&id, "roomsense_locator", device).unwrap();
+        d.add(Component::sensor("phone_room", None, &t("roomsense/devices/phone")));
+        assert_eq!(d.topic().as_str(), "homeassistant/device/roomsense_locator/config");
+        let payload: Value = serde_json::from_slice(&d.payload(&BTreeMap::new())).unwrap();
+        assert!(payload["components"].get("roomsense_locator_phone_room").is_some());
+        assert_eq!(payload["availability_topic"], "roomsense/hall/locate/status");
+    }
+
+    #[test]
     fn an_unchanged_message_is_not_sent_again() {
         let id = identity("node");
         let d = every_platform(&id);

@@ -293,13 +293,7 @@ impl Shared {
             tracing::warn!(error = %e, "subscriptions not restored");
         }
         // A broker that lost its retained store (no persistence) gets the discovery again.
-        if let Some(payload) = state.announcement.current().map(<[u8]>::to_vec) {
-            state.latest.set(Outgoing {
-                topic: self.identity.discovery_topic(),
-                payload,
-                retain: true,
-            });
-        }
+        self.queue_announcement(&mut state);
         self.drain(&mut state);
         tracing::info!(service = self.identity.service(), session_present, "connected to broker");
     }
@@ -328,13 +322,15 @@ impl Shared {
 
     fn reannounce(&self) {
         let mut state = self.lock();
+        self.queue_announcement(&mut state);
+        self.drain(&mut state);
+    }
+
+    /// Queues the current discovery message again, if one was announced.
+    fn queue_announcement(&self, state: &mut State) {
         if let Some(payload) = state.announcement.current().map(<[u8]>::to_vec) {
-            state.latest.set(Outgoing {
-                topic: self.identity.discovery_topic(),
-                payload,
-                retain: true,
-            });
-            self.drain(&mut state);
+            let topic = self.identity.discovery_topic();
+            state.latest.set(Outgoing { topic, payload, retain: true });
         }
     }
 }

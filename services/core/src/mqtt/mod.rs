@@ -1,6 +1,7 @@
 //! The MQTT link (`rumqttc` is known only here), layered as rumqttc itself is: pure bookkeeping
 //! ([`Outbox`], [`AckTracker`], [`LatestValues`]) tested without a broker, the disk copy of the
-//! outbox, and one driver task that polls the event loop.
+//! outbox, and one driver task that polls the event loop; plus one-shot [`ProbeTarget`] looks
+//! at a broker for diagnostics.
 
 mod acks;
 mod latest;
@@ -10,6 +11,7 @@ mod observer;
 mod options;
 mod outbox;
 mod outbox_store;
+mod probe;
 
 use std::path::PathBuf;
 
@@ -20,6 +22,7 @@ pub use message::{Incoming, Outgoing};
 pub use observer::Observer;
 pub use outbox::{Outbox, OutboxFull, OutboxId};
 pub use outbox_store::OutboxStore;
+pub use probe::{ConnectOutcome, Heard, Listened, ProbeError, ProbeTarget};
 
 /// Why a link could not be set up or a message not taken.
 #[derive(Debug, thiserror::Error)]

@@ -29,9 +29,10 @@ pub(crate) fn mqtt_options(
         QoS::AtLeastOnce,
         true,
     ));
-    if let Some(user) = &mqtt.username {
-        let password = mqtt.resolve_password().map_err(LinkError::Password)?.unwrap_or_default();
-        options.set_credentials(user.clone(), password);
+    if let Some((user, password)) =
+        mqtt.login(&identity.client_id(), identity.service()).map_err(LinkError::Password)?
+    {
+        options.set_credentials(user, password);
     }
     if mqtt.tls {
         let ca_file = mqtt.ca_file.as_ref().ok_or_else(|| LinkError::Tls {
@@ -45,7 +46,7 @@ pub(crate) fn mqtt_options(
     Ok(options)
 }
 
-fn tls_config(ca_file: &std::path::Path) -> Result<rustls::ClientConfig, LinkError> {
+pub(crate) fn tls_config(ca_file: &std::path::Path) -> Result<rustls::ClientConfig, LinkError> {
     let tls = |reason: String| LinkError::Tls { reason };
     let pem = std::fs::read(ca_file)
         .map_err(|e| tls(format!("cannot read {}: {e}", ca_file.display())))?;
@@ -66,4 +67,32 @@ fn tls_config(ca_file: &std::path::Path) -> Result<rustls::ClientConfig, LinkErr
         .map_err(|e| tls(format!("TLS setup failed: {e}")))?
         .with_root_certificates(roots)
         .with_no_client_auth())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::NodeConfig;
+    use crate::topic::Topic;
+
+    #[test]
+    fn the_last_will_goes_to_the_identitys_availability_topic() {
+        let node = NodeConfig {
+            id: "hall".into(),
+            room: "hallway".into(),
+            name: None,
+            state_dir: "/tmp".into(),
+            report_interval_s: 30,
+        };
+        let mqtt = MqttConfig::default();
+        let ble = Identity::new(&node, &mqtt, "ble")
+            .with_availability_topic(Topic::new("espresense/rooms/hallway/status").unwrap());
+        let will = mqtt_options(&ble, &mqtt).unwrap().last_will().unwrap();
+        assert_eq!(will.topic, "espresense/rooms/hallway/status");
+        assert_eq!(&will.message[..], b"offline");
+        assert!(will.retain);
+        let node_will =
+            mqtt_options(&Identity::new(&node, &mqtt, "node"), &mqtt).unwrap().last_will().unwrap();
+        assert_eq!(node_will.topic, "roomsense/hall/status");
+    }
 }

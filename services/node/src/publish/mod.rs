@@ -48,11 +48,6 @@ impl Topics {
     pub(crate) fn response(&self, command: &str) -> Option<Topic> {
         self.node.node_topic(&format!("response/{command}")).ok()
     }
-
-    /// `<prefix>/<node>/<sensor>/<quantity>`, for an environment sensor.
-    pub(crate) fn environment(&self, sensor: &str, quantity: &str) -> Option<Topic> {
-        self.node.node_topic(&format!("{sensor}/{quantity}")).ok()
-    }
 }
 
 /// The node's entities: version, uptime, restart, and each system value the board can read.
@@ -61,7 +56,6 @@ pub(crate) fn discovery(
     topics: &Topics,
     model: &str,
     system: &SystemReading,
-    environment: Option<&str>,
 ) -> DeviceDiscovery {
     let mut d = DeviceDiscovery::new(node, Device::of_node(node, model));
     d.add(
@@ -115,23 +109,6 @@ pub(crate) fn discovery(
                 .state_class("measurement")
                 .entity_category("diagnostic"),
         );
-    }
-    if let Some(sensor) = environment {
-        for (quantity, name, class, unit) in [
-            ("temperature", "Temperature", "temperature", "°C"),
-            ("humidity", "Humidity", "humidity", "%"),
-            ("pressure", "Pressure", "atmospheric_pressure", "hPa"),
-        ] {
-            if let Some(topic) = topics.environment(sensor, quantity) {
-                d.add(
-                    Component::sensor(&format!("{sensor}_{quantity}"), Some(name), &topic)
-                        .device_class(class)
-                        .unit(unit)
-                        .state_class("measurement")
-                        .precision(1),
-                );
-            }
-        }
     }
     d
 }

@@ -1,10 +1,10 @@
-//! Where the node's readings come from: the running system, and an environment sensor.
-//! Real backends read Linux; simulated ones serve the demo and tests.
+//! Where the node's readings come from: the running system. The real backend reads Linux; the
+//! simulated one serves the demo and tests.
 
 mod sim;
 mod system;
 
-pub use sim::{SimEnvironment, SimSystem};
+pub use sim::SimSystem;
 pub use system::LinuxSystem;
 
 /// What the system says about itself at one moment.
@@ -24,24 +24,4 @@ pub struct SystemReading {
 pub trait SystemSource: Send + 'static {
     /// Reads what can be read now; a value that cannot be read is `None`.
     fn read(&mut self) -> SystemReading;
-}
-
-/// One reading of an environment sensor (a BME280 or its simulation).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct EnvironmentReading {
-    /// Air temperature, °C.
-    pub temperature_c: f64,
-    /// Relative humidity, percent.
-    pub humidity_pct: f64,
-    /// Air pressure, hPa.
-    pub pressure_hpa: f64,
-}
-
-/// Reads an environment sensor; `elapsed_s` is the time since the service started (time
-/// comes from the caller).
-pub trait EnvironmentSource: Send + 'static {
-    /// The sensor's name, used in entity ids (`environment`).
-    fn name(&self) -> &str;
-    /// Reads the sensor.
-    fn read(&mut self, elapsed_s: f64) -> EnvironmentReading;
 }
