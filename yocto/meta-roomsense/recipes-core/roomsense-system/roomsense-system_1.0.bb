@@ -56,10 +56,13 @@ do_install() {
     # Mount points on the read-only root, and the config's home on /data.
     install -d ${D}/data ${D}/boot
     ln -sf /data/etc/roomsense ${D}${sysconfdir}/roomsense
+    # What `roomsense broker init` writes for the bundled Mosquitto ([broker] config_dir).
+    install -d ${D}${sysconfdir}/mosquitto
+    ln -sf /data/etc/mosquitto ${D}${sysconfdir}/mosquitto/roomsense
 }
 
 FILES:${PN} += "/data /boot ${systemd_unitdir}/network ${systemd_unitdir}/system.conf.d \
-    ${sysconfdir}/roomsense ${sysconfdir}/avahi/services"
+    ${sysconfdir}/roomsense ${sysconfdir}/mosquitto/roomsense ${sysconfdir}/avahi/services"
 
 # grow-data: sfdisk, partx, resize2fs; persist: mountpoint, cp; Wi-Fi: wpa_supplicant.
 RDEPENDS:${PN} += "avahi-daemon e2fsprogs-resize2fs util-linux-mountpoint util-linux-partx \

@@ -24,6 +24,8 @@ SRC_URI = "${ROOMSENSE_SRC_URI} \
            file://roomsense.sysusers \
            file://60-roomsense.rules \
            file://roomsense-ble.conf \
+           file://roomsense-broker-init.service \
+           file://mosquitto-roomsense.conf \
            "
 ROOMSENSE_SRC_CLASS = "${@'' if d.getVar('ROOMSENSE_SRC_URI') else 'externalsrc'}"
 EXTERNALSRC = "${ROOMSENSE_WORKSPACE}"
@@ -39,6 +41,36 @@ require ${BPN}-crates.inc
 CARGO_SRC_DIR = ""
 CARGO_BUILD_FLAGS:append = " --package roomsense"
 
+# The board's core for rustc: tract's kernels (vision, audio) gain most from it. oe-core gives
+# rustc no CPU for any aarch64 tune: rust-target-config.bbclass's llvm_cpu() is "generic" unless
+# PACKAGE_ARCH is one of a few x86/mips/ppc/riscv names, and llvm_features_from_tune() adds
+# nothing for cortexa53/a72/a76. So each roomsense machine names its core (LLVM's name) and the
+# crypto extensions LLVM's model of that core has but the SoC lacks; roomsense_rust_cpu_flags()
+# checks both against TUNE_FEATURES when the recipe is parsed.
+ROOMSENSE_RUST_CPU ??= ""
+ROOMSENSE_RUST_FEATURES ??= ""
+RUSTFLAGS:append = " ${@roomsense_rust_cpu_flags(d)}"
+
+def roomsense_rust_cpu_flags(d):
+    cpu = d.getVar('ROOMSENSE_RUST_CPU') or ''
+    features = d.getVar('ROOMSENSE_RUST_FEATURES') or ''
+    if not cpu:
+        return ''
+    tune = (d.getVar('TUNE_FEATURES') or '').split()
+    if cpu.replace('-', '') not in tune:
+        bb.fatal('ROOMSENSE_RUST_CPU = "%s" does not match TUNE_FEATURES "%s"' % (cpu, ' '.join(tune)))
+    crypto_off = '-aes' in features.split(',') and '-sha2' in features.split(',')
+    if 'nocrypto' in tune and not crypto_off:
+        bb.fatal('TUNE_FEATURES has nocrypto: ROOMSENSE_RUST_FEATURES must turn off aes and sha2 (LLVM\'s %s has them)' % cpu)
+    if 'nocrypto' not in tune and 'crypto' not in tune:
+        bb.fatal('TUNE_FEATURES "%s" says neither crypto nor nocrypto: pick a tune that does' % ' '.join(tune))
+    if 'crypto' in tune and crypto_off:
+        bb.fatal('TUNE_FEATURES has crypto: ROOMSENSE_RUST_FEATURES should not turn aes and sha2 off')
+    flags = '-C target-cpu=%s' % cpu
+    if features:
+        flags += ' -C target-feature=%s' % features
+    return flags
+
 # Cargo features that link C libraries, named for what they link (DESIGN.md). They exist in the
 # binary once the services that need them land; add them to PACKAGECONFIG then.
 PACKAGECONFIG ??= ""
@@ -49,7 +81,8 @@ PACKAGECONFIG[alsa] = "--features roomsense/alsa,,alsa-lib"
 # The services the image starts: those the binary has. The others' units are installed but
 # not enabled (boot-check only waits for enabled ones).
 ROOMSENSE_SERVICES ??= "node"
-SYSTEMD_SERVICE:${PN} = "${@' '.join('roomsense-%s.service' % s for s in d.getVar('ROOMSENSE_SERVICES').split())}"
+SYSTEMD_SERVICE:${PN} = "roomsense-broker-init.service \
+    ${@' '.join('roomsense-%s.service' % s for s in d.getVar('ROOMSENSE_SERVICES').split())}"
 SYSTEMD_AUTO_ENABLE = "enable"
 
 # One user per service, all in group roomsense (see files/roomsense.sysusers).
@@ -73,6 +106,8 @@ do_install:append() {
     install -D -m 0644 ${UNPACKDIR}/roomsense.sysusers ${D}${nonarch_libdir}/sysusers.d/roomsense.conf
     install -D -m 0644 ${UNPACKDIR}/60-roomsense.rules ${D}${nonarch_base_libdir}/udev/rules.d/60-roomsense.rules
     install -D -m 0644 ${UNPACKDIR}/roomsense-ble.conf ${D}${datadir}/dbus-1/system.d/roomsense-ble.conf
+    install -D -m 0644 ${UNPACKDIR}/mosquitto-roomsense.conf \
+        ${D}${systemd_system_unitdir}/mosquitto.service.d/roomsense.conf
 }
 
 FILES:${PN} += "${nonarch_libdir}/roomsense ${nonarch_libdir}/sysusers.d \
