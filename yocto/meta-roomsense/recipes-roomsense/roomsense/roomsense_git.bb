@@ -71,16 +71,18 @@ def roomsense_rust_cpu_flags(d):
         flags += ' -C target-feature=%s' % features
     return flags
 
-# Cargo features that link C libraries, named for what they link (DESIGN.md). They exist in the
-# binary once the services that need them land; add them to PACKAGECONFIG then.
-PACKAGECONFIG ??= ""
+# Cargo features that link C libraries, named for what they link (DESIGN.md): BlueZ for the ble
+# service, GStreamer for the vision service's cameras. alsa once the audio service has it.
+PACKAGECONFIG ??= "bluez gstreamer"
 PACKAGECONFIG[bluez] = "--features roomsense/bluez,,dbus,bluez5"
 PACKAGECONFIG[gstreamer] = "--features roomsense/gstreamer,,gstreamer1.0 gstreamer1.0-plugins-base,gstreamer1.0-plugins-good"
 PACKAGECONFIG[alsa] = "--features roomsense/alsa,,alsa-lib"
 
-# The services the image starts: those the binary has. The others' units are installed but
-# not enabled (boot-check only waits for enabled ones).
-ROOMSENSE_SERVICES ??= "node"
+# The services the image starts: those that run on a new card with nothing configured (boot-test
+# boots these). ble, locate, vision, gpio and audio need their section of roomsense.toml (and
+# their hardware) first: add them here for your image. The others' units are installed but not
+# enabled (boot-check only waits for enabled ones).
+ROOMSENSE_SERVICES ??= "node rooms"
 SYSTEMD_SERVICE:${PN} = "roomsense-broker-init.service \
     ${@' '.join('roomsense-%s.service' % s for s in d.getVar('ROOMSENSE_SERVICES').split())}"
 SYSTEMD_AUTO_ENABLE = "enable"
