@@ -2,7 +2,10 @@
 //! the SD card's FAT partition into the node's config on `/data`, and turns its `[wifi]` section
 //! into a wpa_supplicant network. The card's keys win over what `/data` has; the merged file is
 //! checked with the same code as `check-config` before it replaces the old one, so a typo on the
-//! card never leaves the node without a config.
+//! card never leaves the node without a config. The services log in to the bundled broker with
+//! the logins `roomsense broker init` makes (`[mqtt] credentials_dir`, unless the file names a
+//! login), and a bridge's password given on the card (`[broker.bridge] password`) goes into a
+//! file of its own (`password_file`), not into the config.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -34,7 +37,29 @@ pub(crate) struct ProvisionArgs {
 pub(crate) fn run(args: &ProvisionArgs) -> anyhow::Result<()> {
     let card = read_table(&args.boot_config, true)?;
     let current = read_table(&args.config, true)?;
-    let merged = merge_card(current, card, &args.default_id)?;
+    let default_credentials = args.config.with_file_name("mqtt");
+    let mut merged = merge_card(current, card, &args.default_id, &default_credentials)?;
+    // The check wants the services' login directory to exist; broker init fills it.
+    if let Some(dir) = merged.config.get("mqtt").and_then(|m| m.get("credentials_dir")) {
+        let dir = Path::new(dir.as_str().unwrap_or_default());
+        if !dir.as_os_str().is_empty() && !dir.exists() {
+            use std::os::unix::fs::DirBuilderExt as _;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+    }
+    let bridge_password_file = args.config.with_file_name("bridge.password");
+    if let Some(password) = &merged.bridge_password {
+        // Before the check, which reads it.
+        write_private(&bridge_password_file, &format!("{password}\n"), 0o600)?;
+        bridge_table(&mut merged.config)?.insert(
+            "password_file".to_owned(),
+            Value::String(bridge_password_file.display().to_string()),
+        );
+    }
     let text = toml::to_string(&merged.config).context("the merged config should serialise")?;
     // Checked with the binary's own loader before anything is written.
     RoomsenseConfig::parse(&ConfigFile::from_text(&args.config, text.clone())).map_err(|e| {
@@ -55,19 +80,46 @@ pub(crate) fn run(args: &ProvisionArgs) -> anyhow::Result<()> {
 struct Merged {
     config: Table,
     wifi: Option<Wifi>,
+    /// `[broker.bridge] password` from the card, taken out of the config.
+    bridge_password: Option<String>,
     node_id: String,
 }
 
 /// Merges the card's file into the current config: `[wifi]` comes out, every other key of the
 /// card replaces the same key of the config (tables merge key by key), `[node] id` falls back
-/// to `default_id` and `[node] room` to the id.
-fn merge_card(mut config: Table, mut card: Table, default_id: &str) -> anyhow::Result<Merged> {
+/// to `default_id` and `[node] room` to the id, `[mqtt] credentials_dir` to `credentials_dir`
+/// (where broker init then writes the services' logins) when no login is given.
+fn merge_card(
+    mut config: Table,
+    mut card: Table,
+    default_id: &str,
+    credentials_dir: &Path,
+) -> anyhow::Result<Merged> {
     let wifi = match card.remove("wifi") {
         None => None,
         Some(Value::Table(t)) => Some(Wifi::from_table(t)?),
         Some(_) => bail!("wifi: must be a table ([wifi])"),
     };
+    let bridge_password = match card.get_mut("broker").and_then(|b| b.get_mut("bridge")) {
+        Some(Value::Table(bridge)) => match bridge.remove("password") {
+            None => None,
+            Some(Value::String(p)) if !p.is_empty() => Some(p),
+            Some(_) => bail!("broker.bridge.password: must be a non-empty string"),
+        },
+        _ => None,
+    };
     merge_into(&mut config, card);
+    let mqtt = config
+        .entry("mqtt")
+        .or_insert_with(|| Value::Table(Table::new()))
+        .as_table_mut()
+        .ok_or_else(|| anyhow::anyhow!("mqtt: must be a table ([mqtt])"))?;
+    if !mqtt.contains_key("username") && !mqtt.contains_key("credentials_dir") {
+        mqtt.insert(
+            "credentials_dir".to_owned(),
+            Value::String(credentials_dir.display().to_string()),
+        );
+    }
     let node = config
         .entry("node")
         .or_insert_with(|| Value::Table(Table::new()))
@@ -77,7 +129,16 @@ fn merge_card(mut config: Table, mut card: Table, default_id: &str) -> anyhow::R
     let node_id =
         id.as_str().ok_or_else(|| anyhow::anyhow!("node.id: must be a string"))?.to_owned();
     node.entry("room").or_insert_with(|| Value::String(node_id.clone()));
-    Ok(Merged { config, wifi, node_id })
+    Ok(Merged { config, wifi, bridge_password, node_id })
+}
+
+/// The config's `[broker.bridge]` table (there when the card gave a bridge password).
+fn bridge_table(config: &mut Table) -> anyhow::Result<&mut Table> {
+    config
+        .get_mut("broker")
+        .and_then(|b| b.get_mut("bridge"))
+        .and_then(Value::as_table_mut)
+        .ok_or_else(|| anyhow::anyhow!("broker.bridge: must be a table ([broker.bridge])"))
 }
 
 fn merge_into(into: &mut Table, from: Table) {
@@ -213,7 +274,7 @@ mod tests {
             "[node]\nid = \"hall\"\nroom = \"hallway\"\n[mqtt]\nport = 1883\nusername = \"node\"\n",
         );
         let card = table("[node]\nroom = \"kitchen\"\n[mqtt]\nport = 8883\n");
-        let merged = merge_card(current, card, "roomsense-123456").unwrap();
+        let merged = merge_card(current, card, "roomsense-123456", Path::new("/c")).unwrap();
         assert_eq!(merged.node_id, "hall");
         let node = merged.config["node"].as_table().unwrap();
         assert_eq!(node["room"].as_str(), Some("kitchen"));
@@ -224,10 +285,38 @@ mod tests {
 
     #[test]
     fn a_new_card_gets_the_default_id_and_its_room_defaults_to_the_id() {
-        let merged = merge_card(Table::new(), Table::new(), "roomsense-abcdef").unwrap();
+        let merged =
+            merge_card(Table::new(), Table::new(), "roomsense-abcdef", Path::new("/c")).unwrap();
         assert_eq!(merged.node_id, "roomsense-abcdef");
         assert_eq!(merged.config["node"]["room"].as_str(), Some("roomsense-abcdef"));
         assert!(merged.wifi.is_none());
+        assert_eq!(merged.config["mqtt"]["credentials_dir"].as_str(), Some("/c"));
+    }
+
+    #[test]
+    fn a_bridge_password_on_the_card_goes_into_its_own_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("roomsense.toml");
+        let card = dir.path().join("card.toml");
+        std::fs::write(
+            &card,
+            "[node]\nroom = \"kitchen\"\n[broker.bridge]\naddress = \"ha.local:8883\"\n\
+             username = \"roomsense\"\npassword = \"s3cret pass\"\n",
+        )
+        .unwrap();
+        let args = ProvisionArgs {
+            boot_config: card,
+            config: config.clone(),
+            default_id: "roomsense-0a0b0c".into(),
+            wifi: None,
+        };
+        run(&args).unwrap();
+        let text = std::fs::read_to_string(&config).unwrap();
+        assert!(!text.contains("s3cret"), "{text}");
+        let written = RoomsenseConfig::load(&config).unwrap();
+        let bridge = written.broker.bridge.unwrap();
+        assert_eq!(bridge.password_file, dir.path().join("bridge.password"));
+        assert_eq!(std::fs::read_to_string(&bridge.password_file).unwrap(), "s3cret pass\n");
     }
 
     #[test]
@@ -235,7 +324,7 @@ mod tests {
         let card = table(
             "[node]\nroom = \"kitchen\"\n[wifi]\nssid = \"Home \\\"5G\\\"\"\npsk = \"correct horse\"\ncountry = \"DE\"\n",
         );
-        let merged = merge_card(Table::new(), card, "n").unwrap();
+        let merged = merge_card(Table::new(), card, "n", Path::new("/c")).unwrap();
         assert!(!merged.config.contains_key("wifi"));
         let conf = merged.wifi.unwrap().to_wpa_supplicant();
         assert!(conf.contains("country=DE\n"), "{conf}");
