@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use roomsense_audio::AudioConfig;
 use roomsense_ble::{BleConfig, ValidBleConfig};
 use roomsense_broker::BrokerConfig;
 use roomsense_core::config::{ConfigError, ConfigFile, MqttConfig, NodeConfig, Problem, Problems};
@@ -38,6 +39,9 @@ pub(crate) struct RoomsenseConfig {
     /// Cameras, zones and the person detector (`roomsense vision`).
     #[serde(default)]
     pub(crate) vision: roomsense_vision::VisionConfig,
+    /// Microphones, voice activity and sound level (`roomsense audio`).
+    #[serde(default)]
+    pub(crate) audio: AudioConfig,
 }
 
 impl RoomsenseConfig {
@@ -68,6 +72,7 @@ impl RoomsenseConfig {
         self.rooms.validate(problems);
         self.gpio.validate(problems);
         self.vision.validate(problems);
+        self.audio.validate(problems);
     }
 
     /// The `[ble]` section as the BLE service runs on it.

@@ -59,6 +59,12 @@ pub(crate) async fn run(args: DemoArgs, shutdown: CancellationToken) -> anyhow::
         password: args.password.clone(),
         ..MqttConfig::default()
     };
+    // The demo's microphone plays a recorded sentence every 16 s: voice ON, then OFF after 5 s.
+    let audio = roomsense_audio::AudioConfig {
+        voice_hold_s: 5,
+        level_window_ms: 2000,
+        ..roomsense_audio::AudioConfig::default()
+    };
     let (rooms, _) = roomsense_rooms::RoomsConfig::from_toml(
         "demo rooms",
         &roomsense_rooms::SimHouse::new(&args.node_id).config(),
@@ -74,6 +80,7 @@ pub(crate) async fn run(args: DemoArgs, shutdown: CancellationToken) -> anyhow::
         gpio: demo_gpio(),
         ble: roomsense_ble::BleConfig::demo(),
         vision: roomsense_vision::VisionConfig::demo(),
+        audio,
     };
     // The demo's settings pass the same checks as a user's file.
     let mut problems = roomsense_core::config::Problems::default();

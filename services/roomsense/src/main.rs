@@ -45,6 +45,11 @@ enum Command {
     Ble(BleArgs),
     /// Run the vision service (people per camera and zone); `vision detect IMAGE...` looks at photos.
     Vision(VisionArgs),
+    /// Run the audio service: voice activity and sound level of the configured microphones.
+    Audio {
+        #[command(subcommand)]
+        command: Option<AudioCommand>,
+    },
     /// Run every service on simulated hardware against an embedded broker: try it with nothing set up.
     Demo(demo::DemoArgs),
     /// Check a config file and exit: 0 when it is valid, 2 with every problem listed when not.
@@ -153,6 +158,18 @@ enum VisionCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum AudioCommand {
+    /// Print a WAV file's speech segments as JSON: {"file","segments":[{"start_s","end_s"}],"rtf"}.
+    Vad {
+        /// The WAV file (PCM or float, any rate, any channels).
+        file: PathBuf,
+        /// A model manifest instead of the built-in Silero VAD.
+        #[arg(long)]
+        model: Option<PathBuf>,
+    },
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // The embedded broker logs every client that hangs up as an error: noise in a demo.
@@ -186,6 +203,12 @@ fn main() -> ExitCode {
         }) => detect(&images, models_dir, threshold),
         Command::Vision(VisionArgs { command: None }) => {
             serve(&cli.config, &[services::VISION], Inputs::default())
+        }
+        Command::Audio { command: None } => {
+            serve(&cli.config, &[services::AUDIO], Inputs::default())
+        }
+        Command::Audio { command: Some(AudioCommand::Vad { file, model }) } => {
+            audio_vad(&file, model.as_deref())
         }
         Command::Demo(args) => block_on(|shutdown| demo::run(args, shutdown)),
         Command::Provision(args) => match provision::run(&args) {
@@ -260,6 +283,28 @@ fn locate_offline(config: &std::path::Path, action: LocateAction) -> ExitCode {
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(2)
+        }
+    }
+}
+
+fn audio_vad(file: &std::path::Path, model: Option<&std::path::Path>) -> ExitCode {
+    let model = match model {
+        Some(m) => roomsense_audio::VadModel::load(m),
+        None => roomsense_audio::VadModel::builtin(),
+    };
+    // The crate's errors carry their cause in their own message: print them, not the chain.
+    let result = model.map_err(|e| e.to_string()).and_then(|model| {
+        let rules = roomsense_audio::RuleOverrides::default().apply(model.manifest());
+        roomsense_audio::analyze_file(file, &model, rules).map_err(|e| e.to_string())
+    });
+    match result {
+        Ok(report) => {
+            println!("{}", serde_json::to_string(&report).expect("a report should serialize"));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use roomsense_audio::{AudioService, Mic, SourceSpec};
 use roomsense_ble::{BleInput, BleService, Speed};
 use roomsense_core::mqtt::{Link, LinkOptions};
 use roomsense_core::{Context, Health, Identity, Service, Stopped};
@@ -33,6 +34,7 @@ pub(crate) const SERVICES: &[&str] = &[
     LocateService::NAME,
     ROOMS,
     VISION,
+    AUDIO,
 ];
 
 /// The rooms service's name.
@@ -40,6 +42,9 @@ pub(crate) const ROOMS: &str = "rooms";
 
 /// The vision service's name.
 pub(crate) const VISION: &str = "vision";
+
+/// The audio service's name.
+pub(crate) const AUDIO: &str = <AudioService as Service>::NAME;
 
 /// The demo's simulated PIR walks from this seed, so every demo run trips alike.
 const DEMO_SEED: u64 = 7;
@@ -114,6 +119,24 @@ fn ble_input(hardware: Hardware, inputs: &Inputs) -> anyhow::Result<BleInput> {
         #[cfg(not(feature = "bluez"))]
         Hardware::Real => Err(crate::no_bluez()),
     }
+}
+
+/// The audio service: the configured microphones, or the demo's recorded sentence.
+fn build_audio(config: &RoomsenseConfig, hardware: Hardware, ctx: Context) -> AudioService {
+    let mut settings = config.audio.settings();
+    let model = match hardware {
+        Hardware::Real => "roomsense node",
+        Hardware::Simulated => {
+            settings.mics = vec![Mic {
+                id: "demo_mic".into(),
+                name: "Demo microphone".into(),
+                source: SourceSpec::Sample { pause: Duration::from_secs(12) },
+                calibration_db: 0.0,
+            }];
+            "roomsense demo (simulated hardware)"
+        }
+    };
+    AudioService::new(ctx, settings, model)
 }
 
 /// Runs `names` until `shutdown`; returns the health flags for the watchdog through `started`.
@@ -249,6 +272,11 @@ pub(crate) async fn run(
                 let model = model(hardware);
                 services.spawn(supervise(name, token, failed.clone(), move || {
                     VisionService::new(ctx.clone(), settings.clone(), report, model.clone())
+                }));
+            }
+            AUDIO => {
+                services.spawn(supervise(name, token, failed.clone(), move || {
+                    build_audio(&config, hardware, ctx.clone())
                 }));
             }
             other => anyhow::bail!("unknown service `{other}`; known: {}", SERVICES.join(", ")),

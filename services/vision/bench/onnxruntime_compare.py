@@ -4,6 +4,7 @@ half-pixel centres, NHWC float 0..255, threshold, greedy NMS). JSON lines like t
 
 usage: python onnxruntime_compare.py MODEL IMAGES_DIR [RUNS]
 """
+import io
 import json
 import sys
 import time
@@ -68,8 +69,6 @@ def main():
         top = 0.0
         for i in range(runs + 3):
             t0 = time.perf_counter()
-            import io
-
             rgb = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
             t1 = time.perf_counter()
             x = resize(rgb, 300, 300)[None]

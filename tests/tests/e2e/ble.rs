@@ -92,21 +92,24 @@ fn mock_bluetoothd(bus: &Bus, log: &Path) -> Kill {
 }
 
 fn drive(bus: &Bus, args: &[&str]) {
-    // The mock needs a moment to own its name after a (re)start.
-    for _ in 0..100 {
-        let ok = Command::new("/usr/bin/python3")
+    // The mock needs a moment to own its name after a (re)start; on a loaded machine Python's
+    // own start-up takes seconds, so the deadline is generous.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let out = Command::new("/usr/bin/python3")
             .arg(DRIVE)
             .args(args)
             .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if ok {
+            .output()
+            .expect("python3 should start");
+        if out.status.success() {
             return;
         }
-        thread::sleep(Duration::from_millis(100));
+        if std::time::Instant::now() > deadline {
+            panic!("drive.py {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        thread::sleep(Duration::from_millis(200));
     }
-    panic!("drive.py {args:?} failed");
 }
 
 /// Sends adverts from several devices at once (each `drive` call blocks while it sends).

@@ -70,7 +70,7 @@ fn every_kind_of_bad_file_is_refused_with_line_key_and_what_is_allowed() {
     );
     assert_refused(
         &format!("{NODE}[camera]\nx = 1\n"),
-        &[":4", "camera", "unknown key", "allowed: node, mqtt"],
+        &[":4", "camera", "unknown key", "allowed: node, mqtt", "audio"],
     );
 }
 

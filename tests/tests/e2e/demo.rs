@@ -75,7 +75,7 @@ fn the_management_api_answers_and_refuses_malformed_requests_without_acting_on_t
     assert_eq!(info["status"], "ok");
     assert_eq!(info["data"]["node"], "d3");
     let services = info["data"]["services"].as_array().unwrap();
-    for name in ["node", "ble", "gpio", "locate", "rooms", "vision"] {
+    for name in ["node", "ble", "gpio", "locate", "rooms", "vision", "audio"] {
         assert!(services.contains(&name.into()), "{name} should run in the demo: {services:?}");
     }
     assert!(info["data"]["config"]["mqtt"].get("password").is_none());

@@ -1,6 +1,11 @@
 //! roomsense end to end: the real binary and the real core against a real Mosquitto, and a real
 //! Home Assistant as the discovery client.
 
+/// `roomsense audio`: a WAV-file microphone → voice ON then OFF on a real broker; `audio vad`.
+mod audio;
+/// `roomsense audio` on ALSA's `file` plugin as a fake microphone (needs `--features alsa`).
+#[cfg(feature = "alsa")]
+mod audio_alsa;
 /// `roomsense ble`: BlueZ (python-dbusmock on a private bus) and trace replay → Mosquitto, as an
 /// ESPresense node: ids, distances, gating, `/set`, the node beacon, a bluetoothd restart, and
 /// the watchdog fed only while adverts arrive.

@@ -54,20 +54,23 @@ fn start_mock(log: &Path) -> Kill {
 
 fn drive(args: &[&str]) {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/bluez/drive.py");
-    // The mock needs a moment to own its name after a (re)start.
-    for _ in 0..50 {
-        if Command::new("/usr/bin/python3")
+    // The mock needs a moment to own its name after a (re)start; on a loaded machine Python's
+    // own start-up takes seconds, so the deadline is generous.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let out = Command::new("/usr/bin/python3")
             .arg(script)
             .args(args)
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-        {
+            .output()
+            .expect("python3 should start");
+        if out.status.success() {
             return;
         }
-        std::thread::sleep(Duration::from_millis(100));
+        if std::time::Instant::now() > deadline {
+            panic!("drive.py {args:?} should succeed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        std::thread::sleep(Duration::from_millis(200));
     }
-    panic!("drive.py {args:?} should succeed");
 }
 
 /// Waits until the mock logged `needle` (e.g. our `StartDiscovery`), instead of sleeping.
@@ -115,7 +118,7 @@ async fn adverts_flow_from_bluez_signals_and_survive_a_bluetoothd_restart() {
             .spawn()
             .expect("dbus-daemon should start"),
     );
-    for _ in 0..50 {
+    for _ in 0..400 {
         if socket.exists() {
             break;
         }
