@@ -72,8 +72,8 @@ def roomsense_rust_cpu_flags(d):
     return flags
 
 # Cargo features that link C libraries, named for what they link (DESIGN.md): BlueZ for the ble
-# service, GStreamer for the vision service's cameras. alsa once the audio service has it.
-PACKAGECONFIG ??= "bluez gstreamer"
+# service, GStreamer for the vision service's cameras, ALSA for the audio service's microphones.
+PACKAGECONFIG ??= "bluez gstreamer alsa"
 PACKAGECONFIG[bluez] = "--features roomsense/bluez,,dbus,bluez5"
 PACKAGECONFIG[gstreamer] = "--features roomsense/gstreamer,,gstreamer1.0 gstreamer1.0-plugins-base,gstreamer1.0-plugins-good"
 PACKAGECONFIG[alsa] = "--features roomsense/alsa,,alsa-lib"
