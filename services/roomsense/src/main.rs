@@ -7,6 +7,7 @@ mod config;
 mod demo;
 mod doctor;
 mod live_view;
+mod provision;
 mod services;
 
 use std::path::PathBuf;
@@ -62,6 +63,8 @@ enum Command {
     /// Check a broker the way an attacker would, and this board the way the broker needs it;
     /// exit 1 when something is unsafe, 2 when something is broken.
     Doctor(doctor::DoctorArgs),
+    /// First boot of the image: merge the SD card's roomsense.toml into the config, write Wi-Fi.
+    Provision(provision::ProvisionArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -208,6 +211,13 @@ fn main() -> ExitCode {
             audio_vad(&file, model.as_deref())
         }
         Command::Demo(args) => block_on(|shutdown| demo::run(args, shutdown)),
+        Command::Provision(args) => match provision::run(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(2)
+            }
+        },
         Command::Broker(BrokerCommand::Init(args)) => match RoomsenseConfig::load(&cli.config) {
             Ok(config) => broker_init::run(&config, &args),
             Err(e) => {
