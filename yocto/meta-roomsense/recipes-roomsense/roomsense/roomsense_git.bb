@@ -78,11 +78,12 @@ PACKAGECONFIG[bluez] = "--features roomsense/bluez,,dbus,bluez5"
 PACKAGECONFIG[gstreamer] = "--features roomsense/gstreamer,,gstreamer1.0 gstreamer1.0-plugins-base,gstreamer1.0-plugins-good"
 PACKAGECONFIG[alsa] = "--features roomsense/alsa,,alsa-lib"
 
-# The services the image starts: those that run on a new card with nothing configured (boot-test
-# boots these). ble, locate, vision, gpio and audio need their section of roomsense.toml (and
-# their hardware) first: add them here for your image. The others' units are installed but not
-# enabled (boot-check only waits for enabled ones).
-ROOMSENSE_SERVICES ??= "node rooms"
+# The services the image starts: those that run on a new card with nothing configured but the
+# board's own hardware (every board here has Bluetooth; boot-test boots these but ble, which has
+# no adapter in qemu). locate, vision, gpio and audio need their section of roomsense.toml (a
+# house, cameras, a board, microphones) first: add them here for your image. The others' units
+# are installed but not enabled (boot-check only waits for enabled ones).
+ROOMSENSE_SERVICES ??= "node ble rooms"
 SYSTEMD_SERVICE:${PN} = "roomsense-broker-init.service \
     ${@' '.join('roomsense-%s.service' % s for s in d.getVar('ROOMSENSE_SERVICES').split())}"
 SYSTEMD_AUTO_ENABLE = "enable"
