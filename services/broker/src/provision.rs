@@ -444,13 +444,7 @@ mod tests {
 
     fn request(dir: &Path) -> InitRequest {
         InitRequest {
-            node: NodeConfig {
-                id: "hall".into(),
-                room: "hallway".into(),
-                name: None,
-                state_dir: dir.join("state"),
-                report_interval_s: 30,
-            },
+            node: NodeConfig::new("hall", "hallway", dir.join("state")),
             mqtt: MqttConfig {
                 credentials_dir: Some(dir.join("credentials")),
                 ..MqttConfig::default()

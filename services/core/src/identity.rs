@@ -150,13 +150,7 @@ mod tests {
     use super::*;
 
     fn node() -> NodeConfig {
-        NodeConfig {
-            id: "hall".into(),
-            room: "hallway".into(),
-            name: None,
-            state_dir: "/tmp".into(),
-            report_interval_s: 30,
-        }
+        NodeConfig::new("hall", "hallway", "/tmp")
     }
 
     #[test]

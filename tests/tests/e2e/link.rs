@@ -19,13 +19,7 @@ struct Running {
 }
 
 fn node(state_dir: &Path) -> NodeConfig {
-    NodeConfig {
-        id: "e2e".into(),
-        room: "lab".into(),
-        name: None,
-        state_dir: state_dir.to_path_buf(),
-        report_interval_s: 30,
-    }
+    NodeConfig::new("e2e", "lab", state_dir)
 }
 
 fn start(port: u16, service: &str, state_dir: &Path) -> Running {

@@ -100,13 +100,7 @@ mod tests {
     use crate::sources::SourceSpec;
 
     fn identity() -> Identity {
-        let node = NodeConfig {
-            id: "hall".into(),
-            room: "hallway".into(),
-            name: None,
-            state_dir: "/tmp".into(),
-            report_interval_s: 30,
-        };
+        let node = NodeConfig::new("hall", "hallway", "/tmp");
         Identity::new(&node, &MqttConfig::default(), "audio")
     }
 

@@ -82,13 +82,7 @@ mod tests {
     use crate::publish::topics::status_topic;
 
     fn identity() -> Identity {
-        let node = NodeConfig {
-            id: "hall".into(),
-            room: "hallway".into(),
-            name: None,
-            state_dir: "/tmp".into(),
-            report_interval_s: 30,
-        };
+        let node = NodeConfig::new("hall", "hallway", "/tmp");
         Identity::new(&node, &MqttConfig::default(), "ble")
             .with_availability_topic(status_topic("hallway"))
     }

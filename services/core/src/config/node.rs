@@ -39,6 +39,21 @@ fn default_state_dir() -> PathBuf {
 }
 
 impl NodeConfig {
+    /// A node with the default name and report interval, keeping its state in `state_dir`.
+    pub fn new(
+        id: impl Into<String>,
+        room: impl Into<String>,
+        state_dir: impl Into<PathBuf>,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            room: room.into(),
+            name: None,
+            state_dir: state_dir.into(),
+            report_interval_s: default_report_interval_s(),
+        }
+    }
+
     /// Records every problem of this section.
     pub fn validate(&self, problems: &mut Problems) {
         problems.slug("node.id", &self.id);

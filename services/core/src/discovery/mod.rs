@@ -45,13 +45,7 @@ mod tests {
     use crate::topic::Topic;
 
     fn identity(service: &str) -> Identity {
-        let node = NodeConfig {
-            id: "hall".into(),
-            room: "hallway".into(),
-            name: None,
-            state_dir: "/tmp".into(),
-            report_interval_s: 30,
-        };
+        let node = NodeConfig::new("hall", "hallway", "/tmp");
         Identity::new(&node, &MqttConfig::default(), service)
     }
 

@@ -77,13 +77,7 @@ mod tests {
 
     #[test]
     fn the_last_will_goes_to_the_identitys_availability_topic() {
-        let node = NodeConfig {
-            id: "hall".into(),
-            room: "hallway".into(),
-            name: None,
-            state_dir: "/tmp".into(),
-            report_interval_s: 30,
-        };
+        let node = NodeConfig::new("hall", "hallway", "/tmp");
         let mqtt = MqttConfig::default();
         let ble = Identity::new(&node, &mqtt, "ble")
             .with_availability_topic(Topic::new("espresense/rooms/hallway/status").unwrap());

@@ -68,13 +68,7 @@ mod tests {
 
     #[test]
     fn topics_live_under_the_services_own_level() {
-        let node = NodeConfig {
-            id: "hall".into(),
-            room: "hallway".into(),
-            name: None,
-            state_dir: "/tmp".into(),
-            report_interval_s: 30,
-        };
+        let node = NodeConfig::new("hall", "hallway", "/tmp");
         let t = Topics::new(&Identity::new(&node, &MqttConfig::default(), "gpio"));
         assert_eq!(t.state("fan").as_str(), "roomsense/hall/gpio/fan");
         assert_eq!(t.set("fan").as_str(), "roomsense/hall/gpio/fan/set");

@@ -60,13 +60,7 @@ impl Running {
         let root: Root =
             ConfigFile::from_text("t.toml", parts).parse(|r: &Root, p| r.gpio.validate(p)).unwrap();
         let plan = root.gpio.plan(&mut Default::default()).unwrap();
-        let node = NodeConfig {
-            id: node.into(),
-            room: "lab".into(),
-            name: None,
-            state_dir: state.path().to_path_buf(),
-            report_interval_s: 30,
-        };
+        let node = NodeConfig::new(node, "lab", state.path());
         let mqtt =
             MqttConfig { port: Some(broker.port()), keep_alive_s: 5, ..MqttConfig::default() };
         let backend = SimBackend::new(1);

@@ -273,13 +273,7 @@ point = [6.0, 2.0, 2.0]
     fn setup() -> (Locator, Publisher, Topics) {
         let v = LocateConfig::load(HOUSE, std::path::Path::new("h.toml")).expect("valid");
         let house = Arc::new(v.house);
-        let node = NodeConfig {
-            id: "n1".into(),
-            room: "kitchen".into(),
-            name: None,
-            state_dir: "/tmp".into(),
-            report_interval_s: 30,
-        };
+        let node = NodeConfig::new("n1", "kitchen", "/tmp");
         let identity = Identity::new(&node, &MqttConfig::default(), "locate");
         let topics = Topics::new(&identity).expect("topics");
         let discovery = entities::locator_discovery(&identity, &topics).expect("discovery");

@@ -84,13 +84,7 @@ mod tests {
     use super::*;
 
     fn topics() -> Topics {
-        let node = NodeConfig {
-            id: "hall".into(),
-            room: "hall".into(),
-            name: None,
-            state_dir: "/tmp".into(),
-            report_interval_s: 30,
-        };
+        let node = NodeConfig::new("hall", "hall", "/tmp");
         Topics::new(&Identity::new(&node, &MqttConfig::default(), "locate")).expect("topics")
     }
 

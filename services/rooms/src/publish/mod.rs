@@ -153,13 +153,7 @@ mod tests {
     use crate::domain::house::{Occupancy, RoomSpec, Rule, Trigger};
 
     fn identity() -> Identity {
-        let node = NodeConfig {
-            id: "n1".into(),
-            room: "hall".into(),
-            name: None,
-            state_dir: "/tmp".into(),
-            report_interval_s: 30,
-        };
+        let node = NodeConfig::new("n1", "hall", "/tmp");
         Identity::new(&node, &MqttConfig::default(), "rooms")
     }
 
